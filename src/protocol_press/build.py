@@ -1,0 +1,211 @@
+"""The pipeline: read, parse, transform, render, package, write.
+
+``build()`` reads as the stages it runs. It never prints: it returns what it
+wrote, its warnings and how long each stage took, and raises
+:class:`~protocol_press.diagnostics.ManuscriptError` for problems in the
+manuscript. Outputs are written to temporary files and moved into place only
+when every format is done, so a failed build leaves earlier outputs as they were.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
+from .metadata import parse_metadata
+from .model import Document, Image
+from .parser import parse_manuscript
+from .reader import Manuscript, read_manuscript
+from .render import Asset, Renderer, RenderContext, images_in
+from .styles import StyleSet, resolve_styles
+from .transform import build_document
+
+FORMATS = ("epub", "pdf")
+PAPERS = ("a4", "letter", "a5")
+IMAGE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".svg": "image/svg+xml",
+    ".webp": "image/webp",
+}
+FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    formats: tuple[str, ...] = FORMATS
+    paper: str = "a4"
+    out: Path | None = None
+
+
+@dataclass(slots=True)
+class BuildResult:
+    outputs: list[Path] = field(default_factory=list)
+    warnings: list[Diagnostic] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+Progress = Callable[[str], None]
+
+
+def build(target: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
+    """Build the manuscript at ``target`` into the formats asked for."""
+    result = BuildResult()
+    report = progress or (lambda _: None)
+
+    @contextmanager
+    def stage(name: str) -> Iterator[None]:
+        report(name)
+        start = time.perf_counter()
+        yield
+        result.timings[name] = time.perf_counter() - start
+
+    with stage("read"):
+        manuscript = read_manuscript(target)
+    with stage("parse"):
+        metadata, meta_warnings = parse_metadata(manuscript.metadata, manuscript.metadata_pos)
+        parsed = parse_manuscript(manuscript)
+    with stage("transform"):
+        document, doc_warnings = build_document(metadata, parsed)
+        assets = collect_assets(document, manuscript)
+    result.warnings += meta_warnings + doc_warnings
+    build_time = build_timestamp(document)
+    styles = resolve_styles(manuscript.styles_dir)
+    out_dir = options.out or manuscript.default_output
+    rendered: dict[str, bytes] = {}
+    if "epub" in options.formats:
+        with stage("epub"):
+            rendered["epub"] = _epub(document, assets, styles, build_time)
+    if "pdf" in options.formats:
+        with stage("pdf"):
+            data, pdf_warnings = _pdf(document, assets, styles, build_time, options.paper, manuscript)
+            rendered["pdf"] = data
+            result.warnings += [_render_warning(manuscript, m) for m in pdf_warnings]
+    with stage("write"):
+        result.outputs = write_outputs(out_dir, manuscript.name, rendered)
+    return result
+
+
+def _epub(
+    document: Document, assets: dict[str, Asset], styles: StyleSet, build_time: datetime
+) -> bytes:
+    from .writers.epub import write_epub  # noqa: PLC0415 - imported only when an EPUB is wanted
+
+    renderer = Renderer(document, RenderContext("epub", assets=assets, build_time=build_time))
+    return write_epub(document, renderer, styles, build_time)
+
+
+def _pdf(
+    document: Document,
+    assets: dict[str, Asset],
+    styles: StyleSet,
+    build_time: datetime,
+    paper: str,
+    manuscript: Manuscript,
+) -> tuple[bytes, list[str]]:
+    from .writers.pdf import write_pdf  # noqa: PLC0415 - WeasyPrint is slow to import
+
+    context = RenderContext("pdf", assets=assets, paper=paper, build_time=build_time)
+    renderer = Renderer(document, context)
+    return write_pdf(renderer, styles, [manuscript.root], build_time, paper)
+
+
+def _render_warning(manuscript: Manuscript, message: str) -> Diagnostic:
+    return warning(SourcePos(str(manuscript.metadata_pos.path)), "pdf-render", message,
+                   "the PDF was written; check the page this concerns")  # fmt: skip
+
+
+# ------------------------------------------------------------------- assets
+
+
+def collect_assets(document: Document, manuscript: Manuscript) -> dict[str, Asset]:
+    """Every image the book uses, checked to exist inside the project."""
+    assets: dict[str, Asset] = {}
+    problems: list[Diagnostic] = []
+    images = list(images_in(document))
+    if document.metadata.cover_image:
+        images.append(Image(document.metadata.cover_image, "", pos=document.metadata.pos))
+    for image in images:
+        if image.src in assets:
+            continue
+        found = _resolve_image(image, manuscript, len(assets) + 1)
+        if isinstance(found, Diagnostic):
+            problems.append(found)
+        else:
+            assets[image.src] = found
+    if problems:
+        raise ManuscriptError(problems)
+    return assets
+
+
+def _resolve_image(image: Image, manuscript: Manuscript, number: int) -> Asset | Diagnostic:
+    pos = image.pos or manuscript.metadata_pos
+    if "://" in image.src or image.src.startswith(("data:", "file:")):
+        return error(pos, "image-remote", f"image '{image.src}' is not a file in the project",
+                     "copy the image into the manuscript folder and give its relative path")  # fmt: skip
+    base = manuscript.sources[0].path.parent
+    path = (base / image.src).resolve()
+    if not path.is_relative_to(manuscript.root.resolve()):
+        return error(pos, "image-outside", f"image '{image.src}' is outside the project",
+                     "keep images inside the project folder")  # fmt: skip
+    if not path.is_file():
+        return error(pos, "image-missing", f"image '{image.src}' does not exist",
+                     f"looked for {path}")  # fmt: skip
+    media_type = IMAGE_TYPES.get(path.suffix.lower())
+    if media_type is None:
+        return error(pos, "image-type", f"image '{image.src}' is not PNG, JPEG, GIF, SVG or WebP",
+                     "convert it to PNG or JPEG")  # fmt: skip
+    return Asset(path, f"images/image-{number}{path.suffix.lower()}", media_type)
+
+
+# --------------------------------------------------------------------- time
+
+
+def build_timestamp(document: Document) -> datetime:
+    """When the build says it was made: ``SOURCE_DATE_EPOCH``, else the edition's date.
+
+    Never the clock, so unchanged inputs give byte-identical files.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if epoch:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=UTC)
+        except ValueError:
+            raise ToolError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds",
+                            "set it to a Unix time, e.g. $(git log -1 --format=%ct)") from None  # fmt: skip
+    edition: date | None = document.metadata.date
+    if edition is not None:
+        return datetime(edition.year, edition.month, edition.day, tzinfo=UTC)
+    return FALLBACK_TIME
+
+
+# ------------------------------------------------------------------- output
+
+
+def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[Path]:
+    """Write every output to a temporary file, then move them all into place."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for fmt, data in rendered.items():
+            final = out_dir / f"{name}.{fmt}"
+            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}.part", dir=out_dir)
+            with os.fdopen(handle, "wb") as temp:
+                temp.write(data)
+            staged.append((Path(temp_name), final))
+        for temp_path, final in staged:
+            temp_path.chmod(0o644)
+            temp_path.replace(final)
+    finally:
+        for temp_path, _ in staged:
+            temp_path.unlink(missing_ok=True)
+    return [final for _, final in staged]

@@ -1,0 +1,108 @@
+"""The command line: the only place that prints or exits.
+
+Exit codes: 0 built; 1 the manuscript has errors; 2 the command was misused;
+3 a problem of the tool or its environment.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from . import __version__
+from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
+
+EXIT_MANUSCRIPT = 1
+EXIT_TOOL = 3
+
+EXAMPLES = """
+\b
+Examples:
+  protocol-press build                      build ./manuscript into ./dist
+  protocol-press build book.md --out out    build one Markdown file
+  protocol-press build --format pdf --paper letter
+"""
+
+
+def _console(quiet: bool = False) -> Console:
+    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def print_diagnostics(console: Console, diagnostics: Iterable[Diagnostic]) -> None:
+    """Each problem as ``path:line:col: error: message [code]``, then its hint."""
+    for d in diagnostics:
+        style = "bold red" if d.severity is Severity.ERROR else "yellow"
+        console.print(f"{d.pos}: [{style}]{d.severity.value}[/{style}]: {d.message} [{d.code}]",
+                      markup=True, highlight=False)  # fmt: skip
+        if d.hint:
+            console.print(f"  hint: {d.hint}", style="dim", markup=False)
+
+
+@click.group(epilog=EXAMPLES, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="protocol-press")
+def main() -> None:
+    """Publish a translated archival document as a print PDF and an EPUB 3."""
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option("--out", "-o", type=click.Path(path_type=Path, file_okay=False),
+              help="Folder for the outputs (default: dist/ beside the manuscript).")
+@click.option("--format", "-f", "formats", default="epub,pdf", show_default=True,
+              help="Outputs to build, comma-separated: epub, pdf.")
+@click.option("--paper", type=click.Choice(["a4", "letter", "a5"]), default="a4",
+              show_default=True, help="Paper size of the PDF.")
+@click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
+@click.option("--verbose", "-v", is_flag=True, help="Print each stage with its time.")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks.")
+def build(target: Path | None, out: Path | None, formats: str, paper: str, quiet: bool,
+          verbose: bool, debug: bool) -> None:  # fmt: skip
+    """Build the EPUB and the PDF.
+
+    TARGET is a project folder (with manuscript/metadata.yaml), a manuscript
+    folder, or a single Markdown file; by default the current folder.
+    """
+    from .build import FORMATS, BuildOptions  # noqa: PLC0415
+    from .build import build as run_build  # noqa: PLC0415
+
+    chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
+    console = _console(quiet)
+    options = BuildOptions(formats=chosen, paper=paper, out=out)
+    try:
+        result = run_build(target or Path("."), options,
+                           progress=(lambda s: console.print(f"· {s}", style="dim")) if verbose else None)  # fmt: skip
+    except ManuscriptError as exc:
+        print_diagnostics(_console(), exc.diagnostics)
+        errors = sum(d.severity is Severity.ERROR for d in exc.diagnostics)
+        _console().print(f"build failed: {errors} error(s); earlier outputs were left as they were")
+        if debug:
+            raise
+        sys.exit(EXIT_MANUSCRIPT)
+    except ToolError as exc:
+        _fail_tool(exc.message, exc.hint, debug)
+    except OSError as exc:
+        _fail_tool(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+                   "check that the path exists and can be written", debug)  # fmt: skip
+    print_diagnostics(console, result.warnings)
+    if verbose:
+        for name, seconds in result.timings.items():
+            console.print(f"  {name:<10} {seconds:6.2f} s", style="dim")
+    for path in result.outputs:
+        console.print(f"wrote {path}")
+
+
+def _fail_tool(message: str, hint: str, debug: bool) -> None:
+    console = _console()
+    console.print(f"protocol-press: error: {message}", style="bold red", markup=False)
+    if hint:
+        console.print(f"  hint: {hint}", style="dim", markup=False)
+    if debug:
+        raise
+    sys.exit(EXIT_TOOL)

@@ -1,0 +1,220 @@
+"""Turn the YAML metadata into a checked :class:`~protocol_press.model.Metadata`.
+
+The keys follow Pandoc's EPUB vocabulary (title, subtitle, author, creator,
+contributor, lang, date, publisher, rights, identifier, subject, description,
+cover-image), so a Pandoc user's manuscript builds unchanged. A few keys of our
+own describe the archival source: ``source``, ``session`` and ``note-series``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import uuid
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
+from .model import Contributor, Metadata, SourceArchive
+
+KNOWN_KEYS = frozenset(
+    {
+        "title", "subtitle", "author", "creator", "contributor", "lang", "language", "date",
+        "publisher", "rights", "identifier", "subject", "description", "keywords",
+        "cover-image", "source", "session", "note-series", "chapters", "output-name",
+        "edition-note", "dir", "toc-title", "css", "stylesheet",
+    }
+)  # fmt: skip
+
+_BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
+
+
+class _Checker:
+    """Collects type errors while reading values, so all of them are reported at once."""
+
+    def __init__(self, pos: SourcePos) -> None:
+        self.pos = pos
+        self.diagnostics: list[Diagnostic] = []
+
+    def fail(self, key: str, expected: str, example: str) -> None:
+        self.diagnostics.append(
+            error(
+                self.pos,
+                "metadata-type",
+                f"metadata '{key}' must be {expected}",
+                f"for example: {example}",
+            )
+        )
+
+    def text(self, data: dict[str, Any], key: str, example: str = "") -> str:
+        value = data.get(key)
+        if value is None:
+            return ""
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            return str(value).strip()
+        self.fail(key, "text", example or f"{key}: some text")
+        return ""
+
+    def text_list(self, data: dict[str, Any], key: str) -> tuple[str, ...]:
+        value = data.get(key)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            return (value.strip(),)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return tuple(v.strip() for v in value)
+        self.fail(key, "text or a list of texts", f"{key}: [first, second]")
+        return ()
+
+    def date(self, data: dict[str, Any], key: str) -> date | None:
+        value = data.get(key)
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.date()
+        if isinstance(value, date):
+            return value
+        if isinstance(value, str):
+            try:
+                return date.fromisoformat(value.strip())
+            except ValueError:
+                pass
+        self.fail(key, "a date written YYYY-MM-DD", f"{key}: 1962-10-25")
+        return None
+
+    def mapping(self, data: dict[str, Any], key: str) -> dict[str, Any]:
+        value = data.get(key)
+        if value is None:
+            return {}
+        if isinstance(value, dict):
+            return {str(k): v for k, v in value.items()}
+        self.fail(key, "a mapping of keys to values", f"{key}:\\n  name: ...")
+        return {}
+
+
+def parse_metadata(data: dict[str, Any], pos: SourcePos) -> tuple[Metadata, list[Diagnostic]]:
+    """Check the metadata; raise on errors, return the warnings for the author."""
+    check = _Checker(pos)
+    warnings = _unknown_key_warnings(data, pos)
+    title = check.text(data, "title", "title: Protocol No. 61")
+    if not title:
+        check.diagnostics.append(
+            error(pos, "metadata-missing", "the metadata has no 'title'", "add: title: ...")
+        )
+    lang = check.text(data, "lang") or check.text(data, "language") or "en"
+    if not _BCP47.match(lang):
+        check.diagnostics.append(
+            error(
+                pos,
+                "lang-invalid",
+                f"'{lang}' is not a BCP 47 language tag",
+                "use a tag such as en, en-GB, ru or de-CH",
+            )
+        )
+    creators = _people(check, data, "creator", "aut") + _authors(check, data)
+    metadata = Metadata(
+        title=title,
+        subtitle=check.text(data, "subtitle"),
+        lang=lang,
+        identifier=_identifier(check, data) or _derived_identifier(title, creators, lang),
+        pos=pos,
+        creators=creators,
+        contributors=_people(check, data, "contributor", ""),
+        date=check.date(data, "date"),
+        publisher=check.text(data, "publisher"),
+        rights=check.text(data, "rights"),
+        subjects=check.text_list(data, "subject"),
+        description=check.text(data, "description"),
+        keywords=check.text_list(data, "keywords"),
+        cover_image=check.text(data, "cover-image"),
+        source=_source(check, data),
+        session_date=check.date(check.mapping(data, "session"), "date"),
+        issuing_body=check.text(check.mapping(data, "session"), "body"),
+        note_series=_note_series(check, data),
+        edition_note=check.text(data, "edition-note"),
+    )
+    errors = check.diagnostics
+    if errors:
+        raise ManuscriptError(errors + warnings)
+    return metadata, warnings
+
+
+def _unknown_key_warnings(data: dict[str, Any], pos: SourcePos) -> list[Diagnostic]:
+    found = []
+    for key in data:
+        if key in KNOWN_KEYS:
+            continue
+        close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+        hint = f"did you mean '{close[0]}'?" if close else "the key is ignored"
+        found.append(warning(pos, "metadata-unknown", f"unknown metadata key '{key}'", hint))
+    return found
+
+
+def _authors(check: _Checker, data: dict[str, Any]) -> tuple[Contributor, ...]:
+    return tuple(Contributor(name, "aut") for name in check.text_list(data, "author"))
+
+
+def _people(
+    check: _Checker, data: dict[str, Any], key: str, default_role: str
+) -> tuple[Contributor, ...]:
+    value = data.get(key)
+    if value is None:
+        return ()
+    entries = value if isinstance(value, list) else [value]
+    people = []
+    for entry in entries:
+        if isinstance(entry, str):
+            people.append(Contributor(entry.strip(), default_role))
+        elif isinstance(entry, dict) and isinstance(entry.get("text"), str):
+            people.append(
+                Contributor(
+                    entry["text"].strip(),
+                    str(entry.get("role", default_role)),
+                    str(entry.get("file-as", "")),
+                )
+            )
+        else:
+            check.fail(key, "a name, or a list of {role, text}", f"{key}:\\n  - role: trl\\n    text: ...")
+    return tuple(people)
+
+
+def _identifier(check: _Checker, data: dict[str, Any]) -> str:
+    value = data.get("identifier")
+    if isinstance(value, list) and value:
+        value = value[0]
+    if isinstance(value, dict):
+        value = value.get("text")
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    check.fail("identifier", "text such as urn:uuid:...", "identifier: urn:uuid:...")
+    return ""
+
+
+def _derived_identifier(title: str, creators: tuple[Contributor, ...], lang: str) -> str:
+    """A stable identifier from what names the book, so rebuilds keep it."""
+    seed = "\x1f".join([title, lang, *(c.name for c in creators)])
+    return f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, 'protocol-press:' + seed)}"
+
+
+def _source(check: _Checker, data: dict[str, Any]) -> SourceArchive:
+    src = check.mapping(data, "source")
+    return SourceArchive(
+        name=check.text(src, "archive"),
+        collection=check.text(src, "collection"),
+        title=check.text(src, "title"),
+        url=check.text(src, "url"),
+        rights=check.text_list(src, "rights"),
+        funding=check.text(src, "funding"),
+    )
+
+
+def _note_series(check: _Checker, data: dict[str, Any]) -> tuple[tuple[str, str], ...]:
+    series = check.mapping(data, "note-series")
+    valid: Callable[[Any], bool] = lambda v: isinstance(v, str) and bool(v.strip())  # noqa: E731
+    if not all(valid(title) for title in series.values()):
+        check.fail("note-series", "a mapping of series names to titles", "note-series:\\n  translator: Translator’s Notes")
+        return ()
+    return tuple((str(k), str(v).strip()) for k, v in series.items())

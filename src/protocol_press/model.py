@@ -1,0 +1,377 @@
+"""The document model: plain, frozen dataclasses between the parser and the writers.
+
+Every node has a ``kind`` (the name the templates dispatch on) and, where the
+manuscript gives one, a ``pos`` that points back at its source line. Notes are
+stored where they are referenced (:class:`NoteRef`) and defined per chapter;
+the transforms number them and gather them into series, and the writers decide
+where they go.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import ClassVar
+
+from .diagnostics import SourcePos
+
+
+@dataclass(frozen=True, slots=True)
+class Attrs:
+    """Pandoc-style attributes: ``{#id .class key=value}``."""
+
+    id: str = ""
+    classes: tuple[str, ...] = ()
+    pairs: tuple[tuple[str, str], ...] = ()
+
+    def get(self, key: str, default: str = "") -> str:
+        return next((value for name, value in self.pairs if name == key), default)
+
+    @property
+    def lang(self) -> str:
+        return self.get("lang")
+
+    def __bool__(self) -> bool:
+        return bool(self.id or self.classes or self.pairs)
+
+
+# ---------------------------------------------------------------- inline nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Text:
+    text: str
+    kind: ClassVar[str] = "text"
+
+
+@dataclass(frozen=True, slots=True)
+class SoftBreak:
+    kind: ClassVar[str] = "softbreak"
+
+
+@dataclass(frozen=True, slots=True)
+class LineBreak:
+    kind: ClassVar[str] = "linebreak"
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    text: str
+    kind: ClassVar[str] = "code"
+
+
+@dataclass(frozen=True, slots=True)
+class Emphasis:
+    children: tuple[Inline, ...]
+    kind: ClassVar[str] = "emphasis"
+
+
+@dataclass(frozen=True, slots=True)
+class Strong:
+    children: tuple[Inline, ...]
+    kind: ClassVar[str] = "strong"
+
+
+@dataclass(frozen=True, slots=True)
+class Deleted:
+    """Text removed from the document (``~~text~~``): struck through, and announced."""
+
+    children: tuple[Inline, ...]
+    kind: ClassVar[str] = "deleted"
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A bracketed span with attributes: ``[text]{.class lang=ru}``."""
+
+    children: tuple[Inline, ...]
+    attrs: Attrs
+    kind: ClassVar[str] = "span"
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A hyperlink; ``target`` is either an external URL or ``#anchor``."""
+
+    children: tuple[Inline, ...]
+    target: str
+    title: str = ""
+    pos: SourcePos | None = None
+    kind: ClassVar[str] = "link"
+
+    @property
+    def anchor(self) -> str:
+        """The id this link points at inside the book, or '' for an external link."""
+        return self.target[1:] if self.target.startswith("#") else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Image:
+    src: str
+    alt: str
+    title: str = ""
+    pos: SourcePos | None = None
+    kind: ClassVar[str] = "image"
+
+
+@dataclass(frozen=True, slots=True)
+class NoteRef:
+    """A reference to a note. ``number`` is 0 until the notes are numbered."""
+
+    label: str
+    pos: SourcePos
+    series: str = ""
+    number: int = 0
+    occurrence: int = 1
+    kind: ClassVar[str] = "noteref"
+
+    @property
+    def note_id(self) -> str:
+        return f"{self.series}-note-{self.number}"
+
+    @property
+    def ref_id(self) -> str:
+        suffix = "" if self.occurrence == 1 else f"-{self.occurrence}"
+        return f"{self.series}-ref-{self.number}{suffix}"
+
+
+Inline = Text | SoftBreak | LineBreak | Code | Emphasis | Strong | Deleted | Span | Link | Image | NoteRef
+
+
+# ----------------------------------------------------------------- block nodes
+
+
+@dataclass(frozen=True, slots=True)
+class Paragraph:
+    children: tuple[Inline, ...]
+    pos: SourcePos
+    attrs: Attrs = field(default_factory=Attrs)
+    kind: ClassVar[str] = "paragraph"
+
+
+@dataclass(frozen=True, slots=True)
+class Heading:
+    level: int
+    children: tuple[Inline, ...]
+    pos: SourcePos
+    attrs: Attrs = field(default_factory=Attrs)
+    kind: ClassVar[str] = "heading"
+
+    @property
+    def id(self) -> str:
+        return self.attrs.id
+
+
+@dataclass(frozen=True, slots=True)
+class BlockQuote:
+    children: tuple[Block, ...]
+    pos: SourcePos
+    kind: ClassVar[str] = "blockquote"
+
+
+@dataclass(frozen=True, slots=True)
+class ListItem:
+    children: tuple[Block, ...]
+    pos: SourcePos
+    kind: ClassVar[str] = "listitem"
+
+
+@dataclass(frozen=True, slots=True)
+class BulletList:
+    items: tuple[ListItem, ...]
+    pos: SourcePos
+    kind: ClassVar[str] = "bulletlist"
+
+
+@dataclass(frozen=True, slots=True)
+class OrderedList:
+    items: tuple[ListItem, ...]
+    pos: SourcePos
+    start: int = 1
+    kind: ClassVar[str] = "orderedlist"
+
+
+@dataclass(frozen=True, slots=True)
+class CodeBlock:
+    text: str
+    pos: SourcePos
+    language: str = ""
+    kind: ClassVar[str] = "codeblock"
+
+
+@dataclass(frozen=True, slots=True)
+class ThematicBreak:
+    pos: SourcePos
+    kind: ClassVar[str] = "thematicbreak"
+
+
+@dataclass(frozen=True, slots=True)
+class TableCell:
+    children: tuple[Inline, ...]
+    align: str = ""
+    kind: ClassVar[str] = "tablecell"
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    head: tuple[tuple[TableCell, ...], ...]
+    body: tuple[tuple[TableCell, ...], ...]
+    pos: SourcePos
+    caption: tuple[Inline, ...] = ()
+    kind: ClassVar[str] = "table"
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """An image alone in its paragraph: the image with its alt text as the caption."""
+
+    image: Image
+    caption: tuple[Inline, ...]
+    pos: SourcePos
+    kind: ClassVar[str] = "figure"
+
+
+@dataclass(frozen=True, slots=True)
+class Div:
+    """A fenced div: ``::: {.class}``."""
+
+    children: tuple[Block, ...]
+    attrs: Attrs
+    pos: SourcePos
+    kind: ClassVar[str] = "div"
+
+
+Block = (
+    Paragraph
+    | Heading
+    | BlockQuote
+    | BulletList
+    | OrderedList
+    | CodeBlock
+    | ThematicBreak
+    | Table
+    | Figure
+    | Div
+)
+
+
+# -------------------------------------------------------------- notes, chapters
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """A note's text. ``number`` and ``series`` are set when the notes are numbered."""
+
+    label: str
+    children: tuple[Block, ...]
+    pos: SourcePos
+    series: str = ""
+    number: int = 0
+    references: int = 0
+    kind: ClassVar[str] = "note"
+
+    @property
+    def id(self) -> str:
+        return f"{self.series}-note-{self.number}"
+
+    def ref_ids(self) -> list[str]:
+        """The ids of every reference to this note, in order, for the backlinks."""
+        base = f"{self.series}-ref-{self.number}"
+        return [base] + [f"{base}-{n}" for n in range(2, self.references + 1)]
+
+
+@dataclass(frozen=True, slots=True)
+class NoteSeries:
+    """A numbered series of notes (the translator's notes, the introduction's sources)."""
+
+    id: str
+    title: str
+    notes: tuple[Note, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Chapter:
+    """One file of a manuscript folder, or one level-1 section of a single file."""
+
+    id: str
+    title: tuple[Inline, ...]
+    title_text: str
+    blocks: tuple[Block, ...]
+    notes: tuple[Note, ...]
+    pos: SourcePos
+    type: str = "chapter"
+    note_series: str = "notes"
+    lang: str = ""
+    subtitle: str = ""
+
+    @property
+    def is_backmatter(self) -> bool:
+        return self.type in BACKMATTER_TYPES
+
+
+BACKMATTER_TYPES = frozenset({"appendix", "afterword", "colophon", "bibliography", "backmatter"})
+
+
+# ------------------------------------------------------------------- metadata
+
+
+@dataclass(frozen=True, slots=True)
+class Contributor:
+    """A creator or contributor, with a MARC relator role (``aut``, ``trl``, ``scr`` ...)."""
+
+    name: str
+    role: str = ""
+    file_as: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class SourceArchive:
+    """Where the edition's text comes from."""
+
+    name: str = ""
+    collection: str = ""
+    title: str = ""
+    url: str = ""
+    rights: tuple[str, ...] = ()
+    funding: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Metadata:
+    """The manuscript's metadata, in Pandoc's EPUB vocabulary plus the archive's details."""
+
+    title: str
+    lang: str
+    identifier: str
+    pos: SourcePos
+    subtitle: str = ""
+    creators: tuple[Contributor, ...] = ()
+    contributors: tuple[Contributor, ...] = ()
+    date: date | None = None
+    publisher: str = ""
+    rights: str = ""
+    subjects: tuple[str, ...] = ()
+    description: str = ""
+    keywords: tuple[str, ...] = ()
+    cover_image: str = ""
+    source: SourceArchive = field(default_factory=SourceArchive)
+    session_date: date | None = None
+    issuing_body: str = ""
+    note_series: tuple[tuple[str, str], ...] = ()
+    edition_note: str = ""
+
+    @property
+    def authors(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.creators)
+
+    def series_title(self, series: str) -> str:
+        return dict(self.note_series).get(series, "Notes")
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A whole book: metadata, chapters in reading order, and the numbered notes."""
+
+    metadata: Metadata
+    chapters: tuple[Chapter, ...]
+    note_series: tuple[NoteSeries, ...] = ()

@@ -1,0 +1,493 @@
+"""Stage 2: parse Markdown into the document model.
+
+markdown-it-py (CommonMark) with the Pandoc extensions this tool supports:
+footnotes (``[^label]``, multi-paragraph, inline ``^[...]``), ``~~deleted~~``,
+bracketed spans with attributes (``[text]{.class lang=ru}``), fenced divs
+(``::: {.class}``), heading attributes (``# Title {#id}``), pipe tables, images
+(alone in a paragraph: a figure) and smart punctuation. A bracket that is not a
+link stays literal, so editorial brackets like ``[trade]`` survive.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from mdit_py_plugins.attrs import attrs_plugin
+from mdit_py_plugins.attrs.parse import ParseError
+from mdit_py_plugins.attrs.parse import parse as parse_attrs
+from mdit_py_plugins.container import container_plugin
+from mdit_py_plugins.footnote import footnote_plugin
+
+from .diagnostics import Diagnostic, SourcePos, error, warning
+from .model import (
+    Attrs,
+    Block,
+    BlockQuote,
+    Chapter,
+    BulletList,
+    Code,
+    CodeBlock,
+    Deleted,
+    Div,
+    Emphasis,
+    Figure,
+    Heading,
+    Image,
+    Inline,
+    LineBreak,
+    Link,
+    ListItem,
+    Note,
+    NoteRef,
+    OrderedList,
+    Paragraph,
+    SoftBreak,
+    Span,
+    Strong,
+    Table,
+    TableCell,
+    Text,
+    ThematicBreak,
+)
+from .reader import Manuscript, TextSource
+
+_HEADING_ATTRS = re.compile(r"\s*(\{[^{}]*\})\s*$")
+
+
+def _is_div_opener(params: str, *_: object) -> bool:
+    """A fenced div opens with attributes (``::: {.class}``) or a bare class name."""
+    params = params.strip()
+    return params.startswith("{") or re.fullmatch(r"[\w-]+", params) is not None
+
+
+def make_markdown() -> MarkdownIt:
+    """The Markdown parser, configured once for every manuscript."""
+    md = MarkdownIt("commonmark", {"typographer": True, "html": False})
+    md.enable(["strikethrough", "table", "replacements", "smartquotes"])
+    md.use(footnote_plugin, inline=True, always_match_refs=True)
+    md.use(attrs_plugin, spans=True, after=("image", "code_inline", "span_close"))
+    md.use(container_plugin, name="div", validate=_is_div_opener)
+    return md
+
+
+@dataclass(slots=True)
+class ParsedText:
+    """One source parsed: its blocks, its note definitions by label, its problems."""
+
+    source: TextSource
+    blocks: list[Block] = field(default_factory=list)
+    notes: dict[str, Note] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+
+def parse_source(source: TextSource, md: MarkdownIt | None = None) -> ParsedText:
+    """Parse one Markdown file (the part after its YAML block)."""
+    md = md or make_markdown()
+    env: dict[str, object] = {}
+    tokens = md.parse(source.text, env)
+    builder = _Builder(source)
+    body, note_tokens = _split_footnotes(tokens)
+    builder.result.blocks = builder.blocks(body)
+    builder.collect_notes(note_tokens)
+    return builder.result
+
+
+def _split_footnotes(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
+    for index, token in enumerate(tokens):
+        if token.type == "footnote_block_open":
+            return tokens[:index], tokens[index + 1 : -1]
+    return tokens, []
+
+
+class _Builder:
+    """Turns one file's token stream into model nodes, collecting diagnostics."""
+
+    def __init__(self, source: TextSource) -> None:
+        self.source = source
+        self.lines = source.text.split("\n")
+        self.result = ParsedText(source)
+        self._line = 1
+        self._inline_note_seq = 0
+
+    # ------------------------------------------------------------ positions
+
+    def pos_of(self, token: Token) -> SourcePos:
+        if token.map:
+            self._line = token.map[0] + 1
+        return self.source.pos(self._line)
+
+    def locate(self, needle: str, start_line: int) -> SourcePos:
+        """The column of ``needle`` on or after a line of the source, for precise diagnostics."""
+        for index in range(start_line - 1, min(len(self.lines), start_line + 200)):
+            col = self.lines[index].find(needle)
+            if col >= 0:
+                return self.source.pos(index + 1, col + 1)
+        return self.source.pos(start_line)
+
+    # --------------------------------------------------------------- blocks
+
+    def blocks(self, tokens: Sequence[Token]) -> list[Block]:
+        out: list[Block] = []
+        index = 0
+        while index < len(tokens):
+            end = _matching_close(tokens, index)
+            block = self.block(tokens[index], tokens[index + 1 : end])
+            if block is not None:
+                out.append(block)
+            index = end + 1
+        return out
+
+    def block(self, opener: Token, inner: Sequence[Token]) -> Block | None:
+        pos = self.pos_of(opener)
+        kind = opener.type
+        if kind == "paragraph_open":
+            return self.paragraph(inner[0], pos)
+        if kind == "heading_open":
+            return self.heading(int(opener.tag[1]), inner[0], pos)
+        if kind == "blockquote_open":
+            return BlockQuote(tuple(self.blocks(inner)), pos)
+        if kind == "bullet_list_open":
+            return BulletList(tuple(self.list_items(inner)), pos)
+        if kind == "ordered_list_open":
+            start = int(str(opener.attrs.get("start", 1)))
+            return OrderedList(tuple(self.list_items(inner)), pos, start)
+        if kind in ("fence", "code_block"):
+            return CodeBlock(opener.content, pos, opener.info.strip().split(" ")[0])
+        if kind == "hr":
+            return ThematicBreak(pos)
+        if kind == "table_open":
+            return self.table(inner, pos)
+        if kind == "container_div_open":
+            return Div(tuple(self.blocks(inner)), self.div_attrs(opener.info, pos), pos)
+        if kind == "html_block":
+            return Paragraph((Text(opener.content.rstrip("\n")),), pos)
+        self.result.diagnostics.append(
+            warning(pos, "markdown-unsupported", f"'{kind}' is not supported and was left out")
+        )
+        return None
+
+    def paragraph(self, inline: Token, pos: SourcePos) -> Block:
+        children = self.inlines(inline.children or [])
+        lone_image = [c for c in children if not (isinstance(c, Text) and not c.text.strip())]
+        if len(lone_image) == 1 and isinstance(lone_image[0], Image):
+            image = lone_image[0]
+            return Figure(image, (Text(image.alt),) if image.alt else (), pos)
+        return Paragraph(tuple(children), pos)
+
+    def heading(self, level: int, inline: Token, pos: SourcePos) -> Heading:
+        children = self.inlines(inline.children or [])
+        attrs = Attrs()
+        if children and isinstance(children[-1], Text):
+            match = _HEADING_ATTRS.search(children[-1].text)
+            if match:
+                attrs = self.attrs_from(match.group(1), pos)
+                trimmed = children[-1].text[: match.start()].rstrip()
+                children = children[:-1] + ([Text(trimmed)] if trimmed else [])
+        return Heading(level, tuple(children), pos, attrs)
+
+    def list_items(self, tokens: Sequence[Token]) -> Iterator[ListItem]:
+        index = 0
+        while index < len(tokens):
+            end = _matching_close(tokens, index)
+            pos = self.pos_of(tokens[index])
+            yield ListItem(tuple(self.blocks(tokens[index + 1 : end])), pos)
+            index = end + 1
+
+    def table(self, tokens: Sequence[Token], pos: SourcePos) -> Table:
+        head: list[tuple[TableCell, ...]] = []
+        body: list[tuple[TableCell, ...]] = []
+        target = head
+        row: list[TableCell] = []
+        for index, token in enumerate(tokens):
+            if token.type == "tbody_open":
+                target = body
+            elif token.type == "tr_open":
+                row = []
+            elif token.type == "tr_close":
+                target.append(tuple(row))
+            elif token.type in ("th_open", "td_open"):
+                style = str(token.attrs.get("style", ""))
+                align = style.removeprefix("text-align:") if style else ""
+                row.append(TableCell(tuple(self.inlines(tokens[index + 1].children or [])), align))
+        return Table(tuple(head), tuple(body), pos)
+
+    def div_attrs(self, info: str, pos: SourcePos) -> Attrs:
+        info = info.strip()
+        if info.startswith("{"):
+            return self.attrs_from(info, pos)
+        return Attrs(classes=(info,)) if info else Attrs()
+
+    def attrs_from(self, text: str, pos: SourcePos) -> Attrs:
+        try:
+            _, values = parse_attrs(text)
+        except ParseError as exc:
+            self.result.diagnostics.append(
+                error(pos, "attrs-syntax", f"attributes {text} do not parse: {exc}",
+                      "write attributes as {#id .class key=value}")
+            )  # fmt: skip
+            return Attrs()
+        return attrs_from_dict(values)
+
+    # -------------------------------------------------------------- inlines
+
+    def inlines(self, tokens: Sequence[Token]) -> list[Inline]:
+        out: list[Inline] = []
+        index = 0
+        while index < len(tokens):
+            token = tokens[index]
+            if token.nesting == 1:
+                end = _matching_close(tokens, index)
+                out.append(self.container_inline(token, tokens[index + 1 : end]))
+                index = end + 1
+                continue
+            node = self.leaf_inline(token)
+            if node is not None:
+                _append_inline(out, node)
+            index += 1
+        return out
+
+    def container_inline(self, opener: Token, inner: Sequence[Token]) -> Inline:
+        children = tuple(self.inlines(inner))
+        kind = opener.type
+        if kind == "em_open":
+            return Emphasis(children)
+        if kind == "strong_open":
+            return Strong(children)
+        if kind == "s_open":
+            return Deleted(children)
+        if kind == "span_open":
+            return Span(children, attrs_from_dict(dict(opener.attrs)))
+        if kind == "link_open":
+            return Link(children, str(opener.attrs.get("href", "")),
+                        str(opener.attrs.get("title", "")), self.source.pos(self._line))  # fmt: skip
+        return Span(children, Attrs())
+
+    def leaf_inline(self, token: Token) -> Inline | None:
+        kind = token.type
+        if kind == "text":
+            return Text(token.content)
+        if kind == "softbreak":
+            return SoftBreak()
+        if kind == "hardbreak":
+            return LineBreak()
+        if kind == "code_inline":
+            return Code(token.content)
+        if kind == "image":
+            alt = "".join(_plain(self.inlines(token.children or [])))
+            return Image(str(token.attrs.get("src", "")), alt,
+                         str(token.attrs.get("title", "")), self.source.pos(self._line))  # fmt: skip
+        if kind == "footnote_ref":
+            return self.note_ref(token)
+        return Text(token.content) if token.content else None
+
+    def note_ref(self, token: Token) -> NoteRef:
+        label = token.meta.get("label")
+        if label is None:  # an inline note ^[...] has no label of its own
+            self._inline_note_seq += 1
+            label = f"^inline-{token.meta['id']}"
+            pos = self.locate("^[", self._line)
+        else:
+            pos = self.locate(f"[^{label}]", self._line)
+        return NoteRef(label=str(label), pos=pos)
+
+    # ----------------------------------------------------------------- notes
+
+    def collect_notes(self, tokens: Sequence[Token]) -> None:
+        index = 0
+        while index < len(tokens):
+            end = _matching_close(tokens, index)
+            opener = tokens[index]
+            content = [t for t in tokens[index + 1 : end] if t.type != "footnote_anchor"]
+            self.add_note(opener, content)
+            index = end + 1
+
+    def add_note(self, opener: Token, content: list[Token]) -> None:
+        label = opener.meta.get("label")
+        key = f"^inline-{opener.meta['id']}" if label is None else str(label)
+        if not content:
+            return  # referenced but never defined: reported when the notes are numbered
+        first_line = next((t.map[0] + 1 for t in content if t.map), None)
+        if first_line is not None and label is not None:
+            pos = self.locate(f"[^{label}]:", first_line)
+        else:
+            pos = self.source.pos(first_line or self._line)
+        blocks = self.blocks(content)
+        if key in self.result.notes:
+            self.result.diagnostics.append(self._duplicate_note(key, pos))
+            return
+        self.result.notes[key] = Note(key, tuple(blocks), pos)
+
+    def _duplicate_note(self, label: str, pos: SourcePos) -> Diagnostic:
+        return error(
+            pos,
+            "note-duplicate",
+            f"note [^{label}] is defined twice",
+            "give each note its own label, or delete one of the definitions",
+        )
+
+
+def attrs_from_dict(values: dict[str, object]) -> Attrs:
+    """Attributes in the model's form, from a parsed ``{#id .class key=value}``."""
+    classes = tuple(str(values.get("class", "")).split())
+    pairs = tuple((k, str(v)) for k, v in values.items() if k not in ("id", "class"))
+    return Attrs(str(values.get("id", "")), classes, pairs)
+
+
+def _append_inline(out: list[Inline], node: Inline) -> None:
+    """Append, merging neighbouring text so later transforms see whole runs."""
+    if isinstance(node, Text) and out and isinstance(out[-1], Text):
+        out[-1] = replace(out[-1], text=out[-1].text + node.text)
+    else:
+        out.append(node)
+
+
+def _matching_close(tokens: Sequence[Token], index: int) -> int:
+    """The index of the token that closes the one at ``index`` (itself for a leaf)."""
+    if tokens[index].nesting != 1:
+        return index
+    depth = 0
+    for end in range(index, len(tokens)):
+        depth += tokens[end].nesting
+        if depth == 0:
+            return end
+    return len(tokens) - 1
+
+
+def _plain(nodes: Sequence[Inline]) -> Iterator[str]:
+    for node in nodes:
+        if isinstance(node, Text | Code):
+            yield node.text
+        elif isinstance(node, SoftBreak | LineBreak):
+            yield " "
+        elif isinstance(node, Emphasis | Strong | Deleted | Span | Link):
+            yield from _plain(node.children)
+        elif isinstance(node, Image):
+            yield node.alt
+
+
+def plain_text(nodes: Sequence[Inline]) -> str:
+    """The text of inline nodes without markup: for titles, alt text and labels."""
+    return "".join(_plain(nodes))
+
+
+# ------------------------------------------------------------ chapters
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedManuscript:
+    """The chapters of a manuscript and every note definition, keyed by (file, label)."""
+
+    chapters: tuple[Chapter, ...]
+    notes: dict[tuple[str, str], Note]
+    diagnostics: tuple[Diagnostic, ...]
+
+
+def parse_manuscript(manuscript: Manuscript) -> ParsedManuscript:
+    """Parse every file, and cut the text into chapters."""
+    md = make_markdown()
+    chapters: list[Chapter] = []
+    notes: dict[tuple[str, str], Note] = {}
+    diagnostics: list[Diagnostic] = []
+    for source in manuscript.sources:
+        parsed = parse_source(source, md)
+        diagnostics.extend(parsed.diagnostics)
+        notes.update({(source.display, label): note for label, note in parsed.notes.items()})
+        if manuscript.single_file:
+            chapters.extend(_split_at_level_one(parsed, manuscript))
+        else:
+            chapter, problems = _file_chapter(parsed)
+            chapters.append(chapter)
+            diagnostics.extend(problems)
+    diagnostics.extend(_duplicate_chapter_ids(chapters))
+    return ParsedManuscript(tuple(chapters), notes, tuple(diagnostics))
+
+
+def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
+    """One file of a manuscript folder is one chapter; its first level-1 heading its title."""
+    source = parsed.source
+    meta = source.front_matter
+    blocks = parsed.blocks
+    heading = blocks[0] if blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1 else None
+    problems: list[Diagnostic] = []
+    if heading is not None:
+        title: tuple[Inline, ...] = heading.children
+        blocks = blocks[1:]
+        attrs = heading.attrs
+        pos = heading.pos
+    else:
+        title = (Text(str(meta.get("title", ""))),) if meta.get("title") else ()
+        attrs = Attrs()
+        pos = source.pos(1)
+        if not title:
+            problems.append(
+                error(pos, "chapter-title-missing", "this chapter has no title",
+                      "start the file with a level-1 heading: # Title")
+            )  # fmt: skip
+    title_text = plain_text(title)
+    chapter = Chapter(
+        id=attrs.id or str(meta.get("id", "")) or slugify(title_text or source.path.stem),
+        title=title,
+        title_text=title_text,
+        blocks=tuple(blocks),
+        notes=tuple(parsed.notes.values()),
+        pos=pos,
+        type=attrs.get("type") or str(meta.get("type", "chapter")),
+        note_series=attrs.get("notes") or str(meta.get("notes", "notes")),
+        lang=attrs.lang or str(meta.get("lang", "")),
+        subtitle=str(meta.get("subtitle", "")),
+    )
+    return chapter, problems
+
+
+def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[Chapter]:
+    """A single file's level-1 headings start its chapters."""
+    groups: list[tuple[Heading | None, list[Block]]] = [(None, [])]
+    for block in parsed.blocks:
+        if isinstance(block, Heading) and block.level == 1:
+            groups.append((block, []))
+        else:
+            groups[-1][1].append(block)
+    notes = tuple(parsed.notes.values())
+    for heading, blocks in groups:
+        if heading is None:
+            if blocks:
+                title = str(manuscript.metadata.get("title", "")) or parsed.source.path.stem
+                yield Chapter("opening", (Text(title),), title, tuple(blocks), notes,
+                              blocks[0].pos if hasattr(blocks[0], "pos") else parsed.source.pos())
+            continue
+        title_text = plain_text(heading.children)
+        yield Chapter(
+            id=heading.attrs.id or slugify(title_text),
+            title=heading.children,
+            title_text=title_text,
+            blocks=tuple(blocks),
+            notes=notes,
+            pos=heading.pos,
+            type=heading.attrs.get("type", "chapter"),
+            note_series=heading.attrs.get("notes", "notes"),
+            lang=heading.attrs.lang,
+        )
+
+
+def _duplicate_chapter_ids(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+    seen: set[str] = set()
+    for chapter in chapters:
+        if chapter.id in seen:
+            yield error(chapter.pos, "id-duplicate", f"two chapters have the id '{chapter.id}'",
+                        "give one of them its own id: # Title {#another-id}")  # fmt: skip
+        seen.add(chapter.id)
+
+
+def slugify(text: str) -> str:
+    """An XML-safe id from a title: ``Translator's Notes`` gives ``translators-notes``."""
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower().replace("’", "").replace("'", ""))
+    slug = slug.strip("-")
+    if not slug:
+        return "section"
+    return slug if slug[0].isalpha() else f"s-{slug}"

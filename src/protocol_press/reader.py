@@ -1,0 +1,272 @@
+"""Stage 1: read a manuscript from disk.
+
+Two shapes are accepted: a project folder (``manuscript/metadata.yaml`` plus one
+Markdown file per chapter, and an optional ``styles/``), and a single
+Pandoc-style Markdown file whose YAML metadata block opens the file. Reading
+decodes the text (UTF-8, byte-order mark dropped, any line ends made ``\\n``)
+and splits off YAML blocks; nothing is parsed as Markdown yet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error
+
+METADATA_FILE = "metadata.yaml"
+MANUSCRIPT_DIR = "manuscript"
+STYLES_DIR = "styles"
+OUTPUT_DIR = "dist"
+
+_YAML_BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class TextSource:
+    """The Markdown text of one file, after its YAML block if it had one."""
+
+    path: Path
+    display: str
+    text: str
+    front_matter: dict[str, Any]
+    front_matter_pos: SourcePos
+    first_line: int
+
+    def pos(self, line: int = 1, col: int = 1) -> SourcePos:
+        """A place in this file, given a 1-based line of ``text``."""
+        return SourcePos(self.display, line + self.first_line - 1, col)
+
+
+@dataclass(frozen=True, slots=True)
+class Manuscript:
+    """Everything read from disk for one book."""
+
+    root: Path
+    name: str
+    metadata: dict[str, Any]
+    metadata_pos: SourcePos
+    sources: tuple[TextSource, ...]
+    single_file: bool
+    styles_dir: Path | None = None
+    default_output: Path = field(default_factory=Path)
+
+
+def read_manuscript(target: Path, cwd: Path | None = None) -> Manuscript:
+    """Read a project folder, a manuscript folder or a single Markdown file."""
+    cwd = cwd or Path.cwd()
+    target = (cwd / target) if not target.is_absolute() else target
+    if target.is_file():
+        return _read_single_file(target, cwd)
+    manuscript_dir = _find_manuscript_dir(target)
+    return _read_folder(manuscript_dir, cwd)
+
+
+def _find_manuscript_dir(target: Path) -> Path:
+    if (target / METADATA_FILE).is_file():
+        return target
+    if (target / MANUSCRIPT_DIR / METADATA_FILE).is_file():
+        return target / MANUSCRIPT_DIR
+    if not target.exists():
+        raise ManuscriptError([_missing(target, f"no such file or folder: {target}")])
+    raise ManuscriptError(
+        [
+            _missing(
+                target,
+                f"no manuscript here: neither {target / METADATA_FILE} "
+                f"nor {target / MANUSCRIPT_DIR / METADATA_FILE} exists",
+            )
+        ]
+    )
+
+
+def _missing(target: Path, message: str) -> Diagnostic:
+    return error(
+        SourcePos(str(target)),
+        "input-missing",
+        message,
+        "give a project folder (with manuscript/metadata.yaml), a manuscript folder, "
+        "or a Markdown file",
+    )
+
+
+def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
+    project_root = (
+        manuscript_dir.parent if manuscript_dir.name == MANUSCRIPT_DIR else manuscript_dir
+    )
+    metadata_path = manuscript_dir / METADATA_FILE
+    metadata_display = _display(metadata_path, cwd)
+    metadata_text = _decode(metadata_path, metadata_display)
+    metadata = parse_yaml_mapping(metadata_text, SourcePos(metadata_display))
+    sources = tuple(
+        _read_text_source(path, _display(path, cwd))
+        for path in _chapter_files(manuscript_dir, metadata, SourcePos(metadata_display))
+    )
+    styles = project_root / STYLES_DIR
+    return Manuscript(
+        root=project_root,
+        name=_output_name(metadata, project_root.name),
+        metadata=metadata,
+        metadata_pos=SourcePos(metadata_display),
+        sources=sources,
+        single_file=False,
+        styles_dir=styles if styles.is_dir() else None,
+        default_output=project_root / OUTPUT_DIR,
+    )
+
+
+def _chapter_files(
+    manuscript_dir: Path, metadata: dict[str, Any], metadata_pos: SourcePos
+) -> list[Path]:
+    """The chapter files in reading order: the metadata's ``chapters`` list, or by name."""
+    listed = metadata.get("chapters")
+    if listed is None:
+        files = sorted(p for p in manuscript_dir.glob("*.md") if p.is_file())
+        if not files:
+            raise ManuscriptError(
+                [
+                    error(
+                        metadata_pos,
+                        "chapters-missing",
+                        f"no Markdown files in {manuscript_dir}",
+                        "add one .md file per chapter; they are read in order of their names",
+                    )
+                ]
+            )
+        return files
+    if not isinstance(listed, list) or not all(isinstance(x, str) for x in listed):
+        raise ManuscriptError(
+            [
+                error(
+                    metadata_pos,
+                    "metadata-type",
+                    "'chapters' must be a list of file names",
+                    "for example: chapters: [introduction.md, protocol.md]",
+                )
+            ]
+        )
+    return [_listed_chapter(manuscript_dir, name, metadata_pos) for name in listed]
+
+
+def _listed_chapter(manuscript_dir: Path, name: str, metadata_pos: SourcePos) -> Path:
+    path = (manuscript_dir / name).resolve()
+    if not path.is_relative_to(manuscript_dir.resolve()) or not path.is_file():
+        raise ManuscriptError(
+            [
+                error(
+                    metadata_pos,
+                    "chapter-missing",
+                    f"chapter file '{name}' is not a file inside {manuscript_dir}",
+                    "list the chapter files by their names in the manuscript folder",
+                )
+            ]
+        )
+    return path
+
+
+def _read_single_file(path: Path, cwd: Path) -> Manuscript:
+    display = _display(path, cwd)
+    source = _read_text_source(path, display)
+    metadata = source.front_matter
+    return Manuscript(
+        root=path.parent,
+        name=_output_name(metadata, path.stem),
+        metadata=metadata,
+        metadata_pos=source.front_matter_pos,
+        sources=(source,),
+        single_file=True,
+        styles_dir=None,
+        default_output=path.parent / OUTPUT_DIR,
+    )
+
+
+def _output_name(metadata: dict[str, Any], fallback: str) -> str:
+    name = metadata.get("output-name")
+    return name if isinstance(name, str) and re.fullmatch(r"[\w.-]+", name) else fallback
+
+
+def _read_text_source(path: Path, display: str) -> TextSource:
+    text = _decode(path, display)
+    block = _YAML_BLOCK.match(text)
+    if block is None:
+        return TextSource(path, display, text, {}, SourcePos(display), 1)
+    yaml_text = block.group(1) or ""
+    front_matter = parse_yaml_mapping(yaml_text, SourcePos(display, 2))
+    consumed_lines = block.group(0).count("\n")
+    # Keep the line count: the body starts on the line after the closing fence.
+    return TextSource(
+        path,
+        display,
+        text[block.end() :],
+        front_matter,
+        SourcePos(display, 1),
+        consumed_lines + 1,
+    )
+
+
+def _decode(path: Path, display: str) -> str:
+    """The file's text: UTF-8, without a byte-order mark, with ``\\n`` line ends."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise ManuscriptError(
+            [
+                error(
+                    SourcePos(display, line, col),
+                    "encoding",
+                    f"the file is not UTF-8 (byte 0x{data[exc.start]:02x})",
+                    "save the file as UTF-8 in your editor",
+                )
+            ]
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
+    """Parse a YAML block that must be a mapping; errors point into the file."""
+    try:
+        data = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = start.line + (mark.line if mark else 0)
+        col = (mark.column + 1) if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ManuscriptError(
+            [
+                error(
+                    SourcePos(start.path, line, col),
+                    "yaml-syntax",
+                    f"the metadata is not valid YAML: {problem}",
+                    "check the indentation, and quote values that contain ':' or start with '['",
+                )
+            ]
+        ) from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ManuscriptError(
+            [
+                error(
+                    start,
+                    "yaml-not-mapping",
+                    f"the metadata must be a mapping of keys to values, not a {type(data).__name__}",
+                    "write one 'key: value' per line, for example: title: My Edition",
+                )
+            ]
+        )
+    return {str(k): v for k, v in data.items()}
+
+
+def _display(path: Path, cwd: Path) -> str:
+    """The path as a person would type it from where they ran the tool."""
+    try:
+        return str(path.resolve().relative_to(cwd.resolve()))
+    except ValueError:
+        return str(path)

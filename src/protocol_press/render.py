@@ -1,0 +1,300 @@
+"""Stage 4: render the document with the shared Jinja2 templates.
+
+One template set serves every format. The EPUB gets one XHTML document per
+part (title page, imprint, contents, each chapter, the notes); the PDF gets one
+HTML document with every part in the same order. What differs between them is
+a variable (``fmt``), a helper (``href`` knows which file an id lives in) or a
+block, never a copied template.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from markupsafe import Markup
+
+from . import __version__
+from .diagnostics import ToolError
+from .model import Chapter, Document, Heading, Image
+from .parser import plain_text
+from .transform import iter_block_inlines, iter_blocks
+
+Format = Literal["epub", "pdf"]
+
+# epub:type and the DPUB-ARIA role that matches it, per chapter type.
+CHAPTER_SEMANTICS: dict[str, tuple[str, str]] = {
+    "chapter": ("chapter", "doc-chapter"),
+    "introduction": ("introduction", "doc-introduction"),
+    "preface": ("preface", "doc-preface"),
+    "foreword": ("foreword", "doc-foreword"),
+    "prologue": ("prologue", "doc-prologue"),
+    "epilogue": ("epilogue", "doc-epilogue"),
+    "afterword": ("afterword", "doc-afterword"),
+    "appendix": ("appendix", "doc-appendix"),
+    "conclusion": ("conclusion", "doc-conclusion"),
+    "bibliography": ("bibliography", "doc-bibliography"),
+    "colophon": ("colophon", "doc-colophon"),
+    "backmatter": ("appendix", "doc-appendix"),
+}
+
+# Words the templates print; a manuscript's ``labels`` metadata may replace them.
+DEFAULT_LABELS: dict[str, str] = {
+    "contents": "Contents",
+    "landmarks": "Landmarks",
+    "notes": "Notes",
+    "start": "Start of reading",
+    "backlink": "Back to the text",
+    "deleted_start": "Crossed out in the original: ",
+    "deleted_end": " (end of crossed-out passage)",
+    "imprint": "Imprint",
+    "title_page": "Title page",
+    "source": "Source",
+    "edition": "This edition",
+    "identifier": "Identifier",
+    "set_in": "Set in Linux Libertine.",
+}
+
+# How the title page introduces a contributor, by MARC relator code.
+CONTRIBUTOR_ROLES: dict[str, str] = {
+    "trl": "Translated by ",
+    "edt": "Edited by ",
+    "scr": "Notes taken by ",
+    "ill": "Illustrated by ",
+    "aui": "Introduction by ",
+    "ctb": "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TocEntry:
+    """A line of the table of contents: a part or a section inside a chapter."""
+
+    title: str
+    target: str
+    children: tuple[TocEntry, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Part:
+    """One unit of the reading order: an XHTML document in the EPUB, a section in the PDF."""
+
+    kind: str
+    id: str
+    file: str
+    title: str
+    epub_type: str = ""
+    role: str = ""
+    chapter: Chapter | None = None
+    in_toc: bool = True
+
+    @property
+    def template(self) -> str:
+        return f"parts/{self.kind}.html"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    """A file the book embeds (an image), where it lives and its name inside the EPUB."""
+
+    source: Path
+    epub_name: str
+    media_type: str
+
+
+@dataclass(slots=True)
+class RenderContext:
+    """What the templates need to know besides the document."""
+
+    fmt: Format
+    labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
+    assets: dict[str, Asset] = field(default_factory=dict)
+    paper: str = "a4"
+    build_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+# ------------------------------------------------------------------ the plan
+
+
+def plan_parts(document: Document) -> list[Part]:
+    """The reading order: title page, imprint, contents, chapters, notes, back matter."""
+    parts = [
+        Part("titlepage", "titlepage", "titlepage.xhtml", document.metadata.title,
+             "titlepage", in_toc=False),
+        Part("imprint", "imprint", "imprint.xhtml", DEFAULT_LABELS["imprint"], "imprint",
+             in_toc=False),
+        Part("contents", "contents", "nav.xhtml", DEFAULT_LABELS["contents"], "toc", "doc-toc"),
+    ]  # fmt: skip
+    body = [c for c in document.chapters if not c.is_backmatter]
+    back = [c for c in document.chapters if c.is_backmatter]
+    parts += [_chapter_part(c) for c in body]
+    if document.note_series:
+        parts.append(Part("notes", "notes", "notes.xhtml", DEFAULT_LABELS["notes"], "backmatter"))
+    parts += [_chapter_part(c) for c in back]
+    return parts
+
+
+def _chapter_part(chapter: Chapter) -> Part:
+    epub_type, role = CHAPTER_SEMANTICS.get(chapter.type, ("chapter", "doc-chapter"))
+    return Part("chapter", chapter.id, f"{chapter.id}.xhtml", chapter.title_text, epub_type,
+                role, chapter)  # fmt: skip
+
+
+def table_of_contents(parts: Iterable[Part]) -> list[TocEntry]:
+    """Parts with their level-2 sections, for the contents page, the nav and the NCX."""
+    entries = []
+    for part in parts:
+        if not part.in_toc or part.kind == "contents":
+            continue
+        children: tuple[TocEntry, ...] = ()
+        if part.chapter is not None:
+            children = tuple(
+                TocEntry(plain_text(b.children), b.attrs.id)
+                for b in part.chapter.blocks
+                if isinstance(b, Heading) and b.level == 2
+            )
+        entries.append(TocEntry(part.title, part.id, children))
+    return entries
+
+
+def anchor_files(document: Document, parts: Iterable[Part]) -> dict[str, str]:
+    """Which EPUB file each id lives in, so a link can point into another document."""
+    files: dict[str, str] = {}
+    for part in parts:
+        files[part.id] = part.file
+        if part.chapter is not None:
+            files.update({i: part.file for i in _ids_in_chapter(part.chapter)})
+        if part.kind == "notes":
+            for series in document.note_series:
+                files[f"{series.id}-notes"] = part.file
+                files.update({note.id: part.file for note in series.notes})
+    return files
+
+
+def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
+    for block in iter_blocks(chapter.blocks):
+        block_id = getattr(getattr(block, "attrs", None), "id", "")
+        if block_id:
+            yield block_id
+    for node in iter_block_inlines(chapter.blocks):
+        if node.kind == "noteref":
+            yield node.ref_id  # type: ignore[union-attr]
+        elif node.kind == "span" and node.attrs.id:  # type: ignore[union-attr]
+            yield node.attrs.id  # type: ignore[union-attr]
+
+
+def images_in(document: Document) -> Iterator[Image]:
+    """Every image in the book, figures and inline images alike."""
+    for chapter in document.chapters:
+        for block in iter_blocks(chapter.blocks):
+            if block.kind == "figure":
+                yield block.image  # type: ignore[union-attr]
+        for node in iter_block_inlines(chapter.blocks):
+            if isinstance(node, Image):
+                yield node
+
+
+# ------------------------------------------------------------------ rendering
+
+
+def templates_dir() -> Path:
+    return Path(str(files("protocol_press") / "templates"))
+
+
+class Renderer:
+    """Renders parts of a document with the shared templates, for one format."""
+
+    def __init__(self, document: Document, context: RenderContext) -> None:
+        self.document = document
+        self.context = context
+        self.parts = plan_parts(document)
+        self.toc = table_of_contents(self.parts)
+        self._files = anchor_files(document, self.parts)
+        self.env = _environment()
+
+    def href(self, anchor: str) -> str:
+        """A link to an id: into its own file in the EPUB, within the one page in the PDF."""
+        if self.context.fmt == "epub":
+            return f"{self._files.get(anchor, '')}#{anchor}"
+        return f"#{anchor}"
+
+    def link_href(self, target: str) -> str:
+        return self.href(target[1:]) if target.startswith("#") else target
+
+    def asset(self, src: str) -> str:
+        found = self.context.assets.get(src)
+        if found is None:
+            return src
+        return found.epub_name if self.context.fmt == "epub" else found.source.as_uri()
+
+    def epub_type(self, value: str) -> Markup:
+        """``epub:type`` exists only in the EPUB; the PDF's HTML carries the ARIA role alone."""
+        if self.context.fmt != "epub" or not value:
+            return Markup("")
+        return Markup(' epub:type="{}"').format(value)
+
+    def lang_attrs(self, lang: str) -> Markup:
+        if not lang:
+            return Markup("")
+        if self.context.fmt == "epub":
+            return Markup(' lang="{0}" xml:lang="{0}"').format(lang)
+        return Markup(' lang="{}"').format(lang)
+
+    def globals(self) -> dict[str, Any]:
+        return {
+            "fmt": self.context.fmt,
+            "doc": self.document,
+            "meta": self.document.metadata,
+            "labels": self.context.labels,
+            "parts": self.parts,
+            "toc": self.toc,
+            "href": self.href,
+            "link_href": self.link_href,
+            "asset": self.asset,
+            "epub_type": self.epub_type,
+            "lang_attrs": self.lang_attrs,
+            "generator": f"protocol-press {__version__}",
+            "paper": self.context.paper,
+            "contributor_roles": CONTRIBUTOR_ROLES,
+            "edition_date": _long_date(self.document.metadata.date),
+            "build_time": self.context.build_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        }
+
+    def render(self, template: str, **values: Any) -> str:
+        try:
+            return self.env.get_template(template).render(**self.globals(), **values)
+        except TemplateError as exc:
+            where = getattr(exc, "filename", None) or template
+            line = getattr(exc, "lineno", None)
+            place = f"{where}:{line}" if line else where
+            raise ToolError(f"template {place}: {exc}", "check the template's syntax") from exc
+
+    def render_part(self, part: Part) -> str:
+        """One part as a whole XHTML document (the EPUB's unit)."""
+        return self.render("page.html", part=part, page_parts=[part])
+
+    def render_book(self) -> str:
+        """Every part in one HTML document (the PDF's unit)."""
+        return self.render("page.html", part=None, page_parts=self.parts)
+
+
+def _environment() -> Environment:
+    # Every template is HTML: escape everything, whatever the file name says,
+    # and make a missing variable an error rather than an empty string.
+    return Environment(
+        loader=FileSystemLoader(str(templates_dir())),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _long_date(value: date | None) -> str:
+    return f"{value.day} {value:%B %Y}" if value else ""

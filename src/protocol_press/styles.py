@@ -1,0 +1,56 @@
+"""Where the stylesheets and fonts come from.
+
+The tool's default styles are the repository's ``styles/`` folder, which the
+wheel carries inside the package. A project may have a ``styles/`` folder of
+its own: a file there with the same name as a default one replaces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from .diagnostics import ToolError
+
+SHARED_CSS = "shared.css"
+PRINT_CSS = "print.css"
+EBOOK_CSS = "ebook.css"
+
+
+def default_styles_dir() -> Path:
+    """The default styles: inside the installed package, or the checkout's ``styles/``."""
+    packaged = Path(str(files("protocol_press") / "styles"))
+    if packaged.is_dir():
+        return packaged
+    checkout = Path(__file__).resolve().parents[2] / "styles"
+    if checkout.is_dir():  # an editable install runs from the source tree
+        return checkout
+    raise ToolError("the default styles are missing from the installation",
+                    "reinstall protocol-press")  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class StyleSet:
+    """The stylesheets one build uses, each a file on disk."""
+
+    shared: Path
+    print: Path
+    ebook: Path
+
+    @property
+    def folders(self) -> tuple[Path, ...]:
+        """Every folder a stylesheet may load fonts or images from."""
+        return tuple(sorted({p.parent.resolve() for p in (self.shared, self.print, self.ebook)}))
+
+
+def resolve_styles(project_styles: Path | None) -> StyleSet:
+    """The default stylesheets, each replaced by the project's file of the same name."""
+    defaults = default_styles_dir()
+
+    def pick(name: str) -> Path:
+        if project_styles is not None and (project_styles / name).is_file():
+            return project_styles / name
+        return defaults / name
+
+    return StyleSet(pick(SHARED_CSS), pick(PRINT_CSS), pick(EBOOK_CSS))

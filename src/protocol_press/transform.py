@@ -1,0 +1,300 @@
+"""Stage 3: transform the parsed chapters into a finished :class:`Document`.
+
+Small pure functions over the model, each testable alone: number the notes per
+series, give every heading an id, set the typography (dashes in number ranges,
+non-breaking spaces that keep initials with their surnames), and check that
+every link inside the book points at something.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+
+from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
+from .model import (
+    Block,
+    BlockQuote,
+    BulletList,
+    Chapter,
+    Deleted,
+    Div,
+    Document,
+    Emphasis,
+    Figure,
+    Heading,
+    Inline,
+    Link,
+    Metadata,
+    Note,
+    NoteRef,
+    NoteSeries,
+    OrderedList,
+    Paragraph,
+    Span,
+    Strong,
+    Table,
+    TableCell,
+    Text,
+)
+from .parser import ParsedManuscript, plain_text, slugify
+
+InlineMap = Callable[[tuple[Inline, ...]], tuple[Inline, ...]]
+
+# --------------------------------------------------------------- tree walking
+
+
+def map_inlines(block: Block, fn: InlineMap) -> Block:
+    """The block with ``fn`` applied to every run of inline content inside it."""
+    if isinstance(block, Paragraph | Heading):
+        return replace(block, children=fn(block.children))
+    if isinstance(block, BlockQuote | Div):
+        return replace(block, children=tuple(map_inlines(b, fn) for b in block.children))
+    if isinstance(block, BulletList | OrderedList):
+        items = tuple(
+            replace(item, children=tuple(map_inlines(b, fn) for b in item.children))
+            for item in block.items
+        )
+        return replace(block, items=items)
+    if isinstance(block, Table):
+        return replace(block, head=_map_rows(block.head, fn), body=_map_rows(block.body, fn))
+    if isinstance(block, Figure):
+        return replace(block, caption=fn(block.caption))
+    return block
+
+
+def _map_rows(
+    rows: tuple[tuple[TableCell, ...], ...], fn: InlineMap
+) -> tuple[tuple[TableCell, ...], ...]:
+    return tuple(tuple(replace(cell, children=fn(cell.children)) for cell in row) for row in rows)
+
+
+def map_nested(nodes: tuple[Inline, ...], fn: Callable[[Inline], Inline]) -> tuple[Inline, ...]:
+    """Apply ``fn`` to every inline node, depth first, rebuilding containers."""
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Emphasis | Strong | Deleted | Span | Link):
+            node = replace(node, children=map_nested(node.children, fn))
+        out.append(fn(node))
+    return tuple(out)
+
+
+def iter_inlines(nodes: Iterable[Inline]) -> Iterator[Inline]:
+    """Every inline node, depth first, in reading order."""
+    for node in nodes:
+        yield node
+        if isinstance(node, Emphasis | Strong | Deleted | Span | Link):
+            yield from iter_inlines(node.children)
+
+
+def iter_block_inlines(blocks: Iterable[Block]) -> Iterator[Inline]:
+    """Every inline node inside the blocks, in reading order."""
+    collected: list[Inline] = []
+
+    def collect(run: tuple[Inline, ...]) -> tuple[Inline, ...]:
+        collected.extend(iter_inlines(run))
+        return run
+
+    for block in blocks:
+        map_inlines(block, collect)
+    return iter(collected)
+
+
+def iter_blocks(blocks: Iterable[Block]) -> Iterator[Block]:
+    """Every block, nested ones included, in reading order."""
+    for block in blocks:
+        yield block
+        if isinstance(block, BlockQuote | Div):
+            yield from iter_blocks(block.children)
+        elif isinstance(block, BulletList | OrderedList):
+            for item in block.items:
+                yield from iter_blocks(item.children)
+
+
+# -------------------------------------------------------------- typography
+
+_INITIAL_GAP = re.compile(r"(?<![\w.])(\w\.|Cdes?\.|No\.|Nos\.|pp?\.|vol\.)[ ](?=\w)")
+_NUMBER_RANGE = re.compile(r"(?<=\d)-(?=\d)")
+_DAY_MONTH = re.compile(
+    r"\b(\d{1,2}) (?=(January|February|March|April|May|June|July|August|September|October"
+    r"|November|December)\b)"
+)
+NBSP = "\u00a0"
+
+
+def typeset_text(text: str) -> str:
+    """Typography on plain text: number ranges get an en dash, initials stay with names."""
+    text = _NUMBER_RANGE.sub("\u2013", text)
+    text = _INITIAL_GAP.sub(lambda m: m.group(1) + NBSP, text)
+    return _DAY_MONTH.sub(lambda m: m.group(1) + NBSP, text)
+
+
+def typeset(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    return map_nested(nodes, lambda n: Text(typeset_text(n.text)) if isinstance(n, Text) else n)
+
+
+# ------------------------------------------------------------------- notes
+
+
+@dataclass(slots=True)
+class _NoteNumbering:
+    """Numbers notes per series, in the order of their first reference."""
+
+    definitions: dict[tuple[str, str], Note]
+    counters: dict[str, int] = field(default_factory=dict)
+    numbered: dict[tuple[str, str], Note] = field(default_factory=dict)
+    series_order: list[str] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def chapter(self, chapter: Chapter) -> Chapter:
+        path = chapter.pos.path
+        series = chapter.note_series
+
+        def number(node: Inline) -> Inline:
+            return self.reference(node, path, series) if isinstance(node, NoteRef) else node
+
+        blocks = tuple(map_inlines(b, lambda run: map_nested(run, number)) for b in chapter.blocks)
+        return replace(chapter, blocks=blocks)
+
+    def reference(self, ref: NoteRef, path: str, series: str) -> NoteRef:
+        key = (path, ref.label)
+        definition = self.definitions.get(key)
+        if definition is None:
+            self.diagnostics.append(_undefined(ref))
+            return ref
+        note = self.numbered.get(key)
+        if note is None:
+            if series not in self.counters:
+                self.series_order.append(series)
+            self.counters[series] = self.counters.get(series, 0) + 1
+            note = replace(definition, series=series, number=self.counters[series])
+        note = replace(note, references=note.references + 1)
+        self.numbered[key] = note
+        return replace(ref, series=series, number=note.number, occurrence=note.references)
+
+    def unreferenced(self) -> Iterator[Diagnostic]:
+        for key, note in self.definitions.items():
+            if key not in self.numbered:
+                yield warning(
+                    note.pos,
+                    "note-unreferenced",
+                    f"note [^{note.label}] is defined but never referenced",
+                    f"add [^{note.label}] where the note belongs, or delete the definition",
+                )
+
+    def series(self, metadata: Metadata) -> tuple[NoteSeries, ...]:
+        ordered = sorted(self.numbered.values(), key=lambda n: n.number)
+        return tuple(
+            NoteSeries(name, metadata.series_title(name),
+                       tuple(n for n in ordered if n.series == name))
+            for name in self.series_order
+        )  # fmt: skip
+
+
+def _undefined(ref: NoteRef) -> Diagnostic:
+    return error(
+        ref.pos,
+        "note-undefined",
+        f"note [^{ref.label}] is referenced but not defined",
+        f"add a definition on a line of its own: [^{ref.label}]: The note's text.",
+    )
+
+
+def _nested_note_refs(notes: Iterable[Note]) -> Iterator[Diagnostic]:
+    for note in notes:
+        for node in iter_block_inlines(note.children):
+            if isinstance(node, NoteRef):
+                yield error(node.pos, "note-nested", "a note cannot contain another note",
+                            "move the inner note's text into the note itself")  # fmt: skip
+
+
+# ---------------------------------------------------------------------- ids
+
+
+def assign_heading_ids(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
+    """Give every heading inside the chapters a unique id (its own, or one from its text)."""
+    used = {c.id for c in chapters}
+    return tuple(replace(c, blocks=tuple(_ids_in(c.blocks, used))) for c in chapters)
+
+
+def _ids_in(blocks: Iterable[Block], used: set[str]) -> Iterator[Block]:
+    for block in blocks:
+        if isinstance(block, Heading) and not block.attrs.id:
+            base = slugify(plain_text(block.children))
+            candidate, n = base, 1
+            while candidate in used:
+                n += 1
+                candidate = f"{base}-{n}"
+            used.add(candidate)
+            block = replace(block, attrs=replace(block.attrs, id=candidate))
+        elif isinstance(block, Heading):
+            used.add(block.attrs.id)
+        yield block
+
+
+def _anchor_ids(chapters: Sequence[Chapter]) -> set[str]:
+    ids = {c.id for c in chapters}
+    for chapter in chapters:
+        for block in iter_blocks(chapter.blocks):
+            if isinstance(block, Heading | Div) and block.attrs.id:
+                ids.add(block.attrs.id)
+        for node in iter_block_inlines(chapter.blocks):
+            if isinstance(node, Span) and node.attrs.id:
+                ids.add(node.attrs.id)
+    return ids
+
+
+def _broken_links(chapters: Sequence[Chapter], extra_ids: set[str]) -> Iterator[Diagnostic]:
+    ids = _anchor_ids(chapters) | extra_ids
+    for chapter in chapters:
+        for node in iter_block_inlines(chapter.blocks):
+            if isinstance(node, Link) and node.target.startswith("#") and node.anchor not in ids:
+                yield error(
+                    node.pos or chapter.pos,
+                    "link-anchor",
+                    f"the link points at '#{node.anchor}', which is not in the book",
+                    "link to a chapter or heading id, for example [see the protocol](#protocol)",
+                )
+
+
+# --------------------------------------------------------------- the stage
+
+
+def build_document(
+    metadata: Metadata, parsed: ParsedManuscript, extra_ids: set[str] | None = None
+) -> tuple[Document, list[Diagnostic]]:
+    """Number, typeset and check; raise if anything stops the build, else return warnings."""
+    diagnostics = list(parsed.diagnostics)
+    numbering = _NoteNumbering(dict(parsed.notes))
+    chapters = tuple(numbering.chapter(c) for c in parsed.chapters)
+    diagnostics += numbering.diagnostics
+    diagnostics += list(numbering.unreferenced())
+    diagnostics += list(_nested_note_refs(parsed.notes.values()))
+    chapters = assign_heading_ids(chapters)
+    diagnostics += list(_broken_links(chapters, extra_ids or set()))
+    if has_errors(diagnostics):
+        raise ManuscriptError(sorted(diagnostics, key=_order))
+    chapters = tuple(_typeset_chapter(c) for c in chapters)
+    series = tuple(
+        replace(s, notes=tuple(_typeset_note(n) for n in s.notes))
+        for s in numbering.series(metadata)
+    )
+    return Document(metadata, chapters, series), diagnostics
+
+
+def _typeset_chapter(chapter: Chapter) -> Chapter:
+    return replace(
+        chapter,
+        title=typeset(chapter.title),
+        blocks=tuple(map_inlines(b, typeset) for b in chapter.blocks),
+    )
+
+
+def _typeset_note(note: Note) -> Note:
+    return replace(note, children=tuple(map_inlines(b, typeset) for b in note.children))
+
+
+def _order(d: Diagnostic) -> tuple[str, int, int]:
+    return (d.pos.path, d.pos.line, d.pos.col)
+

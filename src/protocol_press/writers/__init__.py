@@ -1,0 +1,1 @@
+"""The writers: one module per output format, siblings behind one calling shape."""

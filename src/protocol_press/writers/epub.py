@@ -1,0 +1,212 @@
+"""Stage 5a: package the EPUB 3 with ebooklib.
+
+ebooklib writes the package document, the NCX and the zip; we keep it from
+touching our content and fix what it gets wrong (see shared/docs/libraries.md):
+
+- every XHTML document, the navigation document included, is a plain
+  ``EpubItem`` so ebooklib writes the bytes the templates rendered instead of
+  re-parsing them with lxml.html and throwing the ``<head>`` away;
+- ``epub3_pages`` is off (it would turn note references into a bogus page
+  list) and ``raise_exceptions`` on (a failure is otherwise a silent False);
+- the ``<package>`` element gets ``xml:lang``, creators get unique ids;
+- the zip is rewritten with fixed timestamps, ``mimetype`` first and stored,
+  so unchanged inputs give byte-identical files.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from ebooklib import epub
+
+from .. import __version__
+from ..model import Contributor, Document
+from ..render import Renderer, TocEntry, images_in
+from ..styles import StyleSet
+
+XHTML = "application/xhtml+xml"
+XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
+
+
+class _Writer(epub.EpubWriter):  # type: ignore[misc]
+    """ebooklib's writer, with the language on the package element."""
+
+    def _write_opf_file(self, root: Any) -> None:
+        root.set(XML_LANG, self.book.language)
+        super()._write_opf_file(root)
+
+
+def write_epub(document: Document, renderer: Renderer, styles: StyleSet, mtime: datetime) -> bytes:
+    """The finished EPUB file, as bytes."""
+    book = _book_with_metadata(document, mtime)
+    _add_styles(book, styles)
+    _add_images(book, renderer)
+    spine = _add_documents(book, renderer)
+    book.spine = spine
+    book.toc = _ncx_entries(renderer.toc, renderer)
+    book.add_item(epub.EpubNcx())
+    buffer = io.BytesIO()
+    writer = _Writer(buffer, book, {"epub3_pages": False, "epub3_landmark": False,
+                                    "raise_exceptions": True, "mtime": mtime})  # fmt: skip
+    writer.process()
+    writer.write()
+    return reproducible_zip(buffer.getvalue(), mtime)
+
+
+# ------------------------------------------------------------------ metadata
+
+
+def _book_with_metadata(document: Document, mtime: datetime) -> epub.EpubBook:
+    meta = document.metadata
+    book = epub.EpubBook()
+    book.metadata = {}  # drop ebooklib's random identifier and its generator line
+    book.set_identifier(meta.identifier)
+    book.set_title(meta.title)
+    book.set_language(meta.lang)
+    book.add_metadata(None, "meta", "", {"name": "generator", "content": f"protocol-press {__version__}"})
+    if meta.subtitle:
+        _add_subtitle(book, meta.subtitle)
+    _add_people(book, "creator", meta.creators)
+    _add_people(book, "contributor", meta.contributors)
+    if meta.date:
+        book.add_metadata("DC", "date", meta.date.isoformat())
+    for name, value in (("publisher", meta.publisher), ("rights", meta.rights),
+                        ("description", meta.description), ("source", _source_line(document))):
+        if value:
+            book.add_metadata("DC", name, value)  # fmt: skip
+    for subject in meta.subjects:
+        book.add_metadata("DC", "subject", subject)
+    _add_accessibility(book, document)
+    return book
+
+
+def _add_subtitle(book: epub.EpubBook, subtitle: str) -> None:
+    book.metadata[epub.NAMESPACES["DC"]]["title"][0] = (book.title, {"id": "title"})
+    book.add_metadata(None, "meta", "main", {"refines": "#title", "property": "title-type"})
+    book.add_metadata("DC", "title", subtitle, {"id": "subtitle"})
+    book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})
+
+
+def _add_people(book: epub.EpubBook, element: str, people: Iterable[Contributor]) -> None:
+    # ebooklib's add_author() gives every author the same id; number them instead.
+    for number, person in enumerate(people, start=1):
+        uid = f"{element}-{number}"
+        book.add_metadata("DC", element, person.name, {"id": uid})
+        if person.role:
+            book.add_metadata(None, "meta", person.role,
+                              {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})  # fmt: skip
+        if person.file_as:
+            book.add_metadata(None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"})
+
+
+def _source_line(document: Document) -> str:
+    source = document.metadata.source
+    return ", ".join(x for x in (source.title, source.name, source.collection) if x)
+
+
+def _add_accessibility(book: epub.EpubBook, document: Document) -> None:
+    """Schema.org accessibility metadata, derived from what the book contains."""
+    images = list(images_in(document))
+    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
+    if images and all(image.alt for image in images):
+        features.append("alternativeText")
+    properties: list[tuple[str, str]] = [("schema:accessMode", "textual")]
+    if images:
+        properties.append(("schema:accessMode", "visual"))
+    properties.append(("schema:accessModeSufficient", "textual"))
+    properties += [("schema:accessibilityFeature", f) for f in features]
+    properties.append(("schema:accessibilityHazard", "none"))
+    properties.append(("schema:accessibilitySummary", _summary(document, bool(images))))
+    for name, value in properties:
+        book.add_metadata(None, "meta", value, {"property": name})
+
+
+def _summary(document: Document, has_images: bool) -> str:
+    notes = sum(len(s.notes) for s in document.note_series)
+    parts = [
+        "A text-only edition with a navigable table of contents and headings in reading order.",
+    ]
+    if notes:
+        parts.append(f"Its {notes} notes are endnotes, linked both ways with their references.")
+    if has_images:
+        parts.append("Every image has a text alternative.")
+    parts.append("Text struck through in the original is marked as deleted and announced.")
+    return " ".join(parts)
+
+
+# ------------------------------------------------------------------ contents
+
+
+def _add_styles(book: epub.EpubBook, styles: StyleSet) -> None:
+    for uid, name, path in (("css-shared", "css/shared.css", styles.shared),
+                            ("css-ebook", "css/ebook.css", styles.ebook)):
+        book.add_item(epub.EpubItem(uid=uid, file_name=name, media_type="text/css",
+                                    content=path.read_bytes()))  # fmt: skip
+
+
+def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
+    for number, asset in enumerate(sorted(renderer.context.assets.values(),
+                                          key=lambda a: a.epub_name), start=1):  # fmt: skip
+        item = epub.EpubItem(uid=f"image-{number}", file_name=asset.epub_name,
+                             media_type=asset.media_type, content=asset.source.read_bytes())  # fmt: skip
+        if asset.epub_name == _cover_name(renderer):
+            item.properties = ["cover-image"]
+        book.add_item(item)
+
+
+def _cover_name(renderer: Renderer) -> str:
+    cover = renderer.document.metadata.cover_image
+    asset = renderer.context.assets.get(cover) if cover else None
+    return asset.epub_name if asset else ""
+
+
+def _add_documents(book: epub.EpubBook, renderer: Renderer) -> list[epub.EpubItem]:
+    spine = []
+    for part in renderer.parts:
+        item = epub.EpubItem(uid=part.id, file_name=part.file, media_type=XHTML,
+                             content=renderer.render_part(part).encode("utf-8"))  # fmt: skip
+        item.properties = ["nav"] if part.kind == "contents" else []
+        book.add_item(item)
+        spine.append(item)
+    return spine
+
+
+def _ncx_entries(entries: Iterable[TocEntry], renderer: Renderer) -> list[Any]:
+    """The NCX for older readers mirrors the navigation document."""
+    out: list[Any] = []
+    for entry in entries:
+        link = epub.Link(renderer.href(entry.target), entry.title, f"nav-{entry.target}")
+        if entry.children:
+            out.append((epub.Section(entry.title, renderer.href(entry.target)),
+                        _ncx_entries(entry.children, renderer)))  # fmt: skip
+        else:
+            out.append(link)
+    return out
+
+
+# ------------------------------------------------------------- reproducible
+
+
+def reproducible_zip(data: bytes, mtime: datetime) -> bytes:
+    """The same EPUB with fixed timestamps and a fixed member order.
+
+    ``mimetype`` comes first, stored, with no extra field (OCF requires it);
+    then ``META-INF/container.xml``; then the rest in sorted order, deflated.
+    """
+    timestamp = (max(mtime.year, 1980), mtime.month, mtime.day, mtime.hour, mtime.minute,
+                 mtime.second)  # fmt: skip
+    source = zipfile.ZipFile(io.BytesIO(data))
+    names = sorted(source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for name in names:
+            info = zipfile.ZipInfo(name, date_time=timestamp)
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            info.compress_type = zipfile.ZIP_STORED if name == "mimetype" else zipfile.ZIP_DEFLATED
+            target.writestr(info, source.read(name), compresslevel=9)
+    return out.getvalue()
