@@ -17,15 +17,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
 from .metadata import parse_metadata
 from .model import Document, Image
 from .parser import parse_manuscript
 from .reader import Manuscript, read_manuscript
-from .render import Asset, Renderer, RenderContext, images_in
+from .render import Asset, RenderContext, Renderer, images_in
 from .styles import StyleSet, resolve_styles
 from .transform import build_document
+
+if TYPE_CHECKING:
+    from .writers.pdf import RenderWarning
 
 FORMATS = ("epub", "pdf")
 PAPERS = ("a4", "letter", "a5")
@@ -87,9 +91,11 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
             rendered["epub"] = _epub(document, assets, styles, build_time)
     if "pdf" in options.formats:
         with stage("pdf"):
-            data, pdf_warnings = _pdf(document, assets, styles, build_time, options.paper, manuscript)
+            data, pdf_warnings = _pdf(
+                document, assets, styles, build_time, options.paper, manuscript
+            )
             rendered["pdf"] = data
-            result.warnings += [_render_warning(manuscript, m) for m in pdf_warnings]
+            result.warnings += [_render_warning(w) for w in pdf_warnings]
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
     return result
@@ -98,7 +104,7 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
 def _epub(
     document: Document, assets: dict[str, Asset], styles: StyleSet, build_time: datetime
 ) -> bytes:
-    from .writers.epub import write_epub  # noqa: PLC0415 - imported only when an EPUB is wanted
+    from .writers.epub import write_epub
 
     renderer = Renderer(document, RenderContext("epub", assets=assets, build_time=build_time))
     return write_epub(document, renderer, styles, build_time)
@@ -111,17 +117,31 @@ def _pdf(
     build_time: datetime,
     paper: str,
     manuscript: Manuscript,
-) -> tuple[bytes, list[str]]:
-    from .writers.pdf import write_pdf  # noqa: PLC0415 - WeasyPrint is slow to import
+) -> tuple[bytes, list[RenderWarning]]:
+    from .writers.pdf import write_pdf
 
     context = RenderContext("pdf", assets=assets, paper=paper, build_time=build_time)
     renderer = Renderer(document, context)
     return write_pdf(renderer, styles, [manuscript.root], build_time, paper)
 
 
-def _render_warning(manuscript: Manuscript, message: str) -> Diagnostic:
-    return warning(SourcePos(str(manuscript.metadata_pos.path)), "pdf-render", message,
-                   "the PDF was written; check the page this concerns")  # fmt: skip
+def _render_warning(found: RenderWarning) -> Diagnostic:
+    if found.path is not None:
+        pos = SourcePos(_shown(found.path), found.line, found.col)
+        return warning(pos, "css", found.message, "the rule was ignored; fix or remove it")
+    return warning(
+        SourcePos("<pdf>"),
+        "pdf-render",
+        found.message,
+        "the PDF was written; check the page this concerns",
+    )
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 # ------------------------------------------------------------------- assets
@@ -150,20 +170,33 @@ def collect_assets(document: Document, manuscript: Manuscript) -> dict[str, Asse
 def _resolve_image(image: Image, manuscript: Manuscript, number: int) -> Asset | Diagnostic:
     pos = image.pos or manuscript.metadata_pos
     if "://" in image.src or image.src.startswith(("data:", "file:")):
-        return error(pos, "image-remote", f"image '{image.src}' is not a file in the project",
-                     "copy the image into the manuscript folder and give its relative path")  # fmt: skip
+        return error(
+            pos,
+            "image-remote",
+            f"image '{image.src}' is not a file in the project",
+            "copy the image into the manuscript folder and give its relative path",
+        )
     base = manuscript.sources[0].path.parent
     path = (base / image.src).resolve()
     if not path.is_relative_to(manuscript.root.resolve()):
-        return error(pos, "image-outside", f"image '{image.src}' is outside the project",
-                     "keep images inside the project folder")  # fmt: skip
+        return error(
+            pos,
+            "image-outside",
+            f"image '{image.src}' is outside the project",
+            "keep images inside the project folder",
+        )
     if not path.is_file():
-        return error(pos, "image-missing", f"image '{image.src}' does not exist",
-                     f"looked for {path}")  # fmt: skip
+        return error(
+            pos, "image-missing", f"image '{image.src}' does not exist", f"looked for {path}"
+        )
     media_type = IMAGE_TYPES.get(path.suffix.lower())
     if media_type is None:
-        return error(pos, "image-type", f"image '{image.src}' is not PNG, JPEG, GIF, SVG or WebP",
-                     "convert it to PNG or JPEG")  # fmt: skip
+        return error(
+            pos,
+            "image-type",
+            f"image '{image.src}' is not PNG, JPEG, GIF, SVG or WebP",
+            "convert it to PNG or JPEG",
+        )
     return Asset(path, f"images/image-{number}{path.suffix.lower()}", media_type)
 
 
@@ -180,8 +213,10 @@ def build_timestamp(document: Document) -> datetime:
         try:
             return datetime.fromtimestamp(int(epoch), tz=UTC)
         except ValueError:
-            raise ToolError(f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds",
-                            "set it to a Unix time, e.g. $(git log -1 --format=%ct)") from None  # fmt: skip
+            raise ToolError(
+                f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds",
+                "set it to a Unix time, e.g. $(git log -1 --format=%ct)",
+            ) from None
     edition: date | None = document.metadata.date
     if edition is not None:
         return datetime(edition.year, edition.month, edition.day, tzinfo=UTC)
@@ -198,7 +233,9 @@ def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[
     try:
         for fmt, data in rendered.items():
             final = out_dir / f"{name}.{fmt}"
-            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}.part", dir=out_dir)
+            handle, temp_name = tempfile.mkstemp(
+                prefix=f".{name}.", suffix=f".{fmt}.part", dir=out_dir
+            )
             with os.fdopen(handle, "wb") as temp:
                 temp.write(data)
             staged.append((Path(temp_name), final))

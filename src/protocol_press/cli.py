@@ -12,6 +12,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.text import Text
 
 from . import __version__
 from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
@@ -36,8 +37,8 @@ def print_diagnostics(console: Console, diagnostics: Iterable[Diagnostic]) -> No
     """Each problem as ``path:line:col: error: message [code]``, then its hint."""
     for d in diagnostics:
         style = "bold red" if d.severity is Severity.ERROR else "yellow"
-        console.print(f"{d.pos}: [{style}]{d.severity.value}[/{style}]: {d.message} [{d.code}]",
-                      markup=True, highlight=False)  # fmt: skip
+        line = Text.assemble(f"{d.pos}: ", (d.severity.value, style), f": {d.message} [{d.code}]")
+        console.print(line, highlight=False)
         if d.hint:
             console.print(f"  hint: {d.hint}", style="dim", markup=False)
 
@@ -50,24 +51,46 @@ def main() -> None:
 
 @main.command(epilog=EXAMPLES)
 @click.argument("target", required=False, type=click.Path(path_type=Path))
-@click.option("--out", "-o", type=click.Path(path_type=Path, file_okay=False),
-              help="Folder for the outputs (default: dist/ beside the manuscript).")
-@click.option("--format", "-f", "formats", default="epub,pdf", show_default=True,
-              help="Outputs to build, comma-separated: epub, pdf.")
-@click.option("--paper", type=click.Choice(["a4", "letter", "a5"]), default="a4",
-              show_default=True, help="Paper size of the PDF.")
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="Folder for the outputs (default: dist/ beside the manuscript).",
+)
+@click.option(
+    "--format",
+    "-f",
+    "formats",
+    default="epub,pdf",
+    show_default=True,
+    help="Outputs to build, comma-separated: epub, pdf.",
+)
+@click.option(
+    "--paper",
+    type=click.Choice(["a4", "letter", "a5"]),
+    default="a4",
+    show_default=True,
+    help="Paper size of the PDF.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print each stage with its time.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks.")
-def build(target: Path | None, out: Path | None, formats: str, paper: str, quiet: bool,
-          verbose: bool, debug: bool) -> None:  # fmt: skip
+def build(
+    target: Path | None,
+    out: Path | None,
+    formats: str,
+    paper: str,
+    quiet: bool,
+    verbose: bool,
+    debug: bool,
+) -> None:
     """Build the EPUB and the PDF.
 
     TARGET is a project folder (with manuscript/metadata.yaml), a manuscript
     folder, or a single Markdown file; by default the current folder.
     """
-    from .build import FORMATS, BuildOptions  # noqa: PLC0415
-    from .build import build as run_build  # noqa: PLC0415
+    from .build import FORMATS, BuildOptions
+    from .build import build as run_build
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
@@ -76,8 +99,11 @@ def build(target: Path | None, out: Path | None, formats: str, paper: str, quiet
     console = _console(quiet)
     options = BuildOptions(formats=chosen, paper=paper, out=out)
     try:
-        result = run_build(target or Path("."), options,
-                           progress=(lambda s: console.print(f"· {s}", style="dim")) if verbose else None)  # fmt: skip
+        result = run_build(
+            target or Path(),
+            options,
+            progress=(lambda s: console.print(f"· {s}", style="dim")) if verbose else None,
+        )
     except ManuscriptError as exc:
         print_diagnostics(_console(), exc.diagnostics)
         errors = sum(d.severity is Severity.ERROR for d in exc.diagnostics)
@@ -88,8 +114,17 @@ def build(target: Path | None, out: Path | None, formats: str, paper: str, quiet
     except ToolError as exc:
         _fail_tool(exc.message, exc.hint, debug)
     except OSError as exc:
-        _fail_tool(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
-                   "check that the path exists and can be written", debug)  # fmt: skip
+        _fail_tool(
+            f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "),
+            "check that the path exists and can be written",
+            debug,
+        )
+    except Exception as exc:  # the last line of defence: no traceback without --debug
+        _fail_tool(
+            f"internal error: {type(exc).__name__}: {exc}",
+            "this is a bug in protocol-press; run again with --debug and report it",
+            debug,
+        )
     print_diagnostics(console, result.warnings)
     if verbose:
         for name, seconds in result.timings.items():

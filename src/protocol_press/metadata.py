@@ -20,12 +20,33 @@ from .model import Contributor, Metadata, SourceArchive
 
 KNOWN_KEYS = frozenset(
     {
-        "title", "subtitle", "author", "creator", "contributor", "lang", "language", "date",
-        "publisher", "rights", "identifier", "subject", "description", "keywords",
-        "cover-image", "source", "session", "note-series", "chapters", "output-name",
-        "edition-note", "dir", "toc-title", "css", "stylesheet",
+        "title",
+        "subtitle",
+        "author",
+        "creator",
+        "contributor",
+        "lang",
+        "language",
+        "date",
+        "publisher",
+        "rights",
+        "identifier",
+        "subject",
+        "description",
+        "keywords",
+        "cover-image",
+        "source",
+        "session",
+        "note-series",
+        "chapters",
+        "output-name",
+        "edition-note",
+        "dir",
+        "toc-title",
+        "css",
+        "stylesheet",
     }
-)  # fmt: skip
+)
 
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
 
@@ -175,7 +196,9 @@ def _people(
                 )
             )
         else:
-            check.fail(key, "a name, or a list of {role, text}", f"{key}:\\n  - role: trl\\n    text: ...")
+            check.fail(
+                key, "a name, or a list of {role, text}", f"{key}:\\n  - role: trl\\n    text: ..."
+            )
     return tuple(people)
 
 
@@ -215,6 +238,10 @@ def _note_series(check: _Checker, data: dict[str, Any]) -> tuple[tuple[str, str]
     series = check.mapping(data, "note-series")
     valid: Callable[[Any], bool] = lambda v: isinstance(v, str) and bool(v.strip())  # noqa: E731
     if not all(valid(title) for title in series.values()):
-        check.fail("note-series", "a mapping of series names to titles", "note-series:\\n  translator: Translator’s Notes")
+        check.fail(
+            "note-series",
+            "a mapping of series names to titles",
+            "note-series:\\n  translator: Translator’s Notes",
+        )
         return ()
     return tuple((str(k), str(v).strip()) for k, v in series.items())

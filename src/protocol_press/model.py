@@ -9,8 +9,8 @@ where they go.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
-from datetime import date
 from typing import ClassVar
 
 from .diagnostics import SourcePos
@@ -135,7 +135,19 @@ class NoteRef:
         return f"{self.series}-ref-{self.number}{suffix}"
 
 
-Inline = Text | SoftBreak | LineBreak | Code | Emphasis | Strong | Deleted | Span | Link | Image | NoteRef
+Inline = (
+    Text
+    | SoftBreak
+    | LineBreak
+    | Code
+    | Emphasis
+    | Strong
+    | Deleted
+    | Span
+    | Link
+    | Image
+    | NoteRef
+)
 
 
 # ----------------------------------------------------------------- block nodes
@@ -308,7 +320,15 @@ class Chapter:
     def is_backmatter(self) -> bool:
         return self.type in BACKMATTER_TYPES
 
+    @property
+    def matter(self) -> str:
+        """Which division of the book the chapter belongs to (EPUB's front/body/back matter)."""
+        if self.type in FRONTMATTER_TYPES:
+            return "frontmatter"
+        return "backmatter" if self.is_backmatter else "bodymatter"
 
+
+FRONTMATTER_TYPES = frozenset({"introduction", "preface", "foreword"})
 BACKMATTER_TYPES = frozenset({"appendix", "afterword", "colophon", "bibliography", "backmatter"})
 
 
@@ -347,7 +367,7 @@ class Metadata:
     subtitle: str = ""
     creators: tuple[Contributor, ...] = ()
     contributors: tuple[Contributor, ...] = ()
-    date: date | None = None
+    date: dt.date | None = None
     publisher: str = ""
     rights: str = ""
     subjects: tuple[str, ...] = ()
@@ -355,7 +375,7 @@ class Metadata:
     keywords: tuple[str, ...] = ()
     cover_image: str = ""
     source: SourceArchive = field(default_factory=SourceArchive)
-    session_date: date | None = None
+    session_date: dt.date | None = None
     issuing_body: str = ""
     note_series: tuple[tuple[str, str], ...] = ()
     edition_note: str = ""

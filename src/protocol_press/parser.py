@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from markdown_it import MarkdownIt
@@ -28,8 +28,8 @@ from .model import (
     Attrs,
     Block,
     BlockQuote,
-    Chapter,
     BulletList,
+    Chapter,
     Code,
     CodeBlock,
     Deleted,
@@ -227,9 +227,13 @@ class _Builder:
             _, values = parse_attrs(text)
         except ParseError as exc:
             self.result.diagnostics.append(
-                error(pos, "attrs-syntax", f"attributes {text} do not parse: {exc}",
-                      "write attributes as {#id .class key=value}")
-            )  # fmt: skip
+                error(
+                    pos,
+                    "attrs-syntax",
+                    f"attributes {text} do not parse: {exc}",
+                    "write attributes as {#id .class key=value}",
+                )
+            )
             return Attrs()
         return attrs_from_dict(values)
 
@@ -263,8 +267,12 @@ class _Builder:
         if kind == "span_open":
             return Span(children, attrs_from_dict(dict(opener.attrs)))
         if kind == "link_open":
-            return Link(children, str(opener.attrs.get("href", "")),
-                        str(opener.attrs.get("title", "")), self.source.pos(self._line))  # fmt: skip
+            return Link(
+                children,
+                str(opener.attrs.get("href", "")),
+                str(opener.attrs.get("title", "")),
+                self.source.pos(self._line),
+            )
         return Span(children, Attrs())
 
     def leaf_inline(self, token: Token) -> Inline | None:
@@ -279,8 +287,12 @@ class _Builder:
             return Code(token.content)
         if kind == "image":
             alt = "".join(_plain(self.inlines(token.children or [])))
-            return Image(str(token.attrs.get("src", "")), alt,
-                         str(token.attrs.get("title", "")), self.source.pos(self._line))  # fmt: skip
+            return Image(
+                str(token.attrs.get("src", "")),
+                alt,
+                str(token.attrs.get("title", "")),
+                self.source.pos(self._line),
+            )
         if kind == "footnote_ref":
             return self.note_ref(token)
         return Text(token.content) if token.content else None
@@ -331,7 +343,7 @@ class _Builder:
         )
 
 
-def attrs_from_dict(values: dict[str, object]) -> Attrs:
+def attrs_from_dict(values: Mapping[str, object]) -> Attrs:
     """Attributes in the model's form, from a parsed ``{#id .class key=value}``."""
     classes = tuple(str(values.get("class", "")).split())
     pairs = tuple((k, str(v)) for k, v in values.items() if k not in ("id", "class"))
@@ -412,7 +424,9 @@ def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
     source = parsed.source
     meta = source.front_matter
     blocks = parsed.blocks
-    heading = blocks[0] if blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1 else None
+    heading = (
+        blocks[0] if blocks and isinstance(blocks[0], Heading) and blocks[0].level == 1 else None
+    )
     problems: list[Diagnostic] = []
     if heading is not None:
         title: tuple[Inline, ...] = heading.children
@@ -425,9 +439,13 @@ def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
         pos = source.pos(1)
         if not title:
             problems.append(
-                error(pos, "chapter-title-missing", "this chapter has no title",
-                      "start the file with a level-1 heading: # Title")
-            )  # fmt: skip
+                error(
+                    pos,
+                    "chapter-title-missing",
+                    "this chapter has no title",
+                    "start the file with a level-1 heading: # Title",
+                )
+            )
     title_text = plain_text(title)
     chapter = Chapter(
         id=attrs.id or str(meta.get("id", "")) or slugify(title_text or source.path.stem),
@@ -457,8 +475,14 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
         if heading is None:
             if blocks:
                 title = str(manuscript.metadata.get("title", "")) or parsed.source.path.stem
-                yield Chapter("opening", (Text(title),), title, tuple(blocks), notes,
-                              blocks[0].pos if hasattr(blocks[0], "pos") else parsed.source.pos())
+                yield Chapter(
+                    "opening",
+                    (Text(title),),
+                    title,
+                    tuple(blocks),
+                    notes,
+                    blocks[0].pos if hasattr(blocks[0], "pos") else parsed.source.pos(),
+                )
             continue
         title_text = plain_text(heading.children)
         yield Chapter(
@@ -478,8 +502,12 @@ def _duplicate_chapter_ids(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
     seen: set[str] = set()
     for chapter in chapters:
         if chapter.id in seen:
-            yield error(chapter.pos, "id-duplicate", f"two chapters have the id '{chapter.id}'",
-                        "give one of them its own id: # Title {#another-id}")  # fmt: skip
+            yield error(
+                chapter.pos,
+                "id-duplicate",
+                f"two chapters have the id '{chapter.id}'",
+                "give one of them its own id: # Title {#another-id}",
+            )
         seen.add(chapter.id)
 
 

@@ -256,7 +256,7 @@ def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
                 error(
                     start,
                     "yaml-not-mapping",
-                    f"the metadata must be a mapping of keys to values, not a {type(data).__name__}",
+                    f"the metadata must be a mapping of keys to values, not {type(data).__name__}",
                     "write one 'key: value' per line, for example: title: My Edition",
                 )
             ]

@@ -97,6 +97,13 @@ class Part:
     def template(self) -> str:
         return f"parts/{self.kind}.html"
 
+    @property
+    def matter(self) -> str:
+        """``frontmatter``, ``bodymatter`` or ``backmatter``: the EPUB's division of the book."""
+        if self.chapter is not None:
+            return self.chapter.matter
+        return "backmatter" if self.kind == "notes" else "frontmatter"
+
 
 @dataclass(frozen=True, slots=True)
 class Asset:
@@ -124,12 +131,24 @@ class RenderContext:
 def plan_parts(document: Document) -> list[Part]:
     """The reading order: title page, imprint, contents, chapters, notes, back matter."""
     parts = [
-        Part("titlepage", "titlepage", "titlepage.xhtml", document.metadata.title,
-             "titlepage", in_toc=False),
-        Part("imprint", "imprint", "imprint.xhtml", DEFAULT_LABELS["imprint"], "imprint",
-             in_toc=False),
+        Part(
+            "titlepage",
+            "titlepage",
+            "titlepage.xhtml",
+            document.metadata.title,
+            "titlepage",
+            in_toc=False,
+        ),
+        Part(
+            "imprint",
+            "imprint",
+            "imprint.xhtml",
+            DEFAULT_LABELS["imprint"],
+            "imprint",
+            in_toc=False,
+        ),
         Part("contents", "contents", "nav.xhtml", DEFAULT_LABELS["contents"], "toc", "doc-toc"),
-    ]  # fmt: skip
+    ]
     body = [c for c in document.chapters if not c.is_backmatter]
     back = [c for c in document.chapters if c.is_backmatter]
     parts += [_chapter_part(c) for c in body]
@@ -141,8 +160,17 @@ def plan_parts(document: Document) -> list[Part]:
 
 def _chapter_part(chapter: Chapter) -> Part:
     epub_type, role = CHAPTER_SEMANTICS.get(chapter.type, ("chapter", "doc-chapter"))
-    return Part("chapter", chapter.id, f"{chapter.id}.xhtml", chapter.title_text, epub_type,
-                role, chapter)  # fmt: skip
+    return Part(
+        "chapter", chapter.id, f"{chapter.id}.xhtml", chapter.title_text, epub_type, role, chapter
+    )
+
+
+def start_of_reading(parts: Iterable[Part]) -> Part | None:
+    """Where the reading proper begins: the first body chapter, else the first chapter."""
+    chapters = [p for p in parts if p.chapter is not None]
+    return next(
+        (p for p in chapters if p.matter == "bodymatter"), chapters[0] if chapters else None
+    )
 
 
 def table_of_contents(parts: Iterable[Part]) -> list[TocEntry]:
@@ -252,6 +280,7 @@ class Renderer:
             "meta": self.document.metadata,
             "labels": self.context.labels,
             "parts": self.parts,
+            "start_part": start_of_reading(self.parts),
             "toc": self.toc,
             "href": self.href,
             "link_href": self.link_href,

@@ -26,22 +26,42 @@ def default_styles_dir() -> Path:
     checkout = Path(__file__).resolve().parents[2] / "styles"
     if checkout.is_dir():  # an editable install runs from the source tree
         return checkout
-    raise ToolError("the default styles are missing from the installation",
-                    "reinstall protocol-press")  # fmt: skip
+    raise ToolError(
+        "the default styles are missing from the installation", "reinstall protocol-press"
+    )
 
 
 @dataclass(frozen=True, slots=True)
 class StyleSet:
-    """The stylesheets one build uses, each a file on disk."""
+    """The stylesheets one build uses, each a file on disk.
+
+    The project's ``styles/`` lies over the default one: a stylesheet or a font
+    the project does not have is taken from the defaults.
+    """
 
     shared: Path
     print: Path
     ebook: Path
+    default_dir: Path
+    project_dir: Path | None = None
 
     @property
     def folders(self) -> tuple[Path, ...]:
         """Every folder a stylesheet may load fonts or images from."""
-        return tuple(sorted({p.parent.resolve() for p in (self.shared, self.print, self.ebook)}))
+        found = {self.default_dir.resolve()}
+        if self.project_dir is not None:
+            found.add(self.project_dir.resolve())
+        return tuple(sorted(found))
+
+    def locate(self, path: Path) -> Path:
+        """The file a stylesheet means: the project's own, else the default of that name."""
+        if self.project_dir is None or path.exists():
+            return path
+        try:
+            relative = path.resolve().relative_to(self.project_dir.resolve())
+        except ValueError:
+            return path
+        return self.default_dir / relative
 
 
 def resolve_styles(project_styles: Path | None) -> StyleSet:
@@ -53,4 +73,4 @@ def resolve_styles(project_styles: Path | None) -> StyleSet:
             return project_styles / name
         return defaults / name
 
-    return StyleSet(pick(SHARED_CSS), pick(PRINT_CSS), pick(EBOOK_CSS))
+    return StyleSet(pick(SHARED_CSS), pick(PRINT_CSS), pick(EBOOK_CSS), defaults, project_styles)

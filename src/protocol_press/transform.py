@@ -186,10 +186,11 @@ class _NoteNumbering:
     def series(self, metadata: Metadata) -> tuple[NoteSeries, ...]:
         ordered = sorted(self.numbered.values(), key=lambda n: n.number)
         return tuple(
-            NoteSeries(name, metadata.series_title(name),
-                       tuple(n for n in ordered if n.series == name))
+            NoteSeries(
+                name, metadata.series_title(name), tuple(n for n in ordered if n.series == name)
+            )
             for name in self.series_order
-        )  # fmt: skip
+        )
 
 
 def _undefined(ref: NoteRef) -> Diagnostic:
@@ -205,8 +206,12 @@ def _nested_note_refs(notes: Iterable[Note]) -> Iterator[Diagnostic]:
     for note in notes:
         for node in iter_block_inlines(note.children):
             if isinstance(node, NoteRef):
-                yield error(node.pos, "note-nested", "a note cannot contain another note",
-                            "move the inner note's text into the note itself")  # fmt: skip
+                yield error(
+                    node.pos,
+                    "note-nested",
+                    "a note cannot contain another note",
+                    "move the inner note's text into the note itself",
+                )
 
 
 # ---------------------------------------------------------------------- ids
@@ -297,4 +302,3 @@ def _typeset_note(note: Note) -> Note:
 
 def _order(d: Diagnostic) -> tuple[str, int, int]:
     return (d.pos.path, d.pos.line, d.pos.col)
-

@@ -50,8 +50,11 @@ def write_epub(document: Document, renderer: Renderer, styles: StyleSet, mtime: 
     book.toc = _ncx_entries(renderer.toc, renderer)
     book.add_item(epub.EpubNcx())
     buffer = io.BytesIO()
-    writer = _Writer(buffer, book, {"epub3_pages": False, "epub3_landmark": False,
-                                    "raise_exceptions": True, "mtime": mtime})  # fmt: skip
+    writer = _Writer(
+        buffer,
+        book,
+        {"epub3_pages": False, "epub3_landmark": False, "raise_exceptions": True, "mtime": mtime},
+    )
     writer.process()
     writer.write()
     return reproducible_zip(buffer.getvalue(), mtime)
@@ -67,17 +70,23 @@ def _book_with_metadata(document: Document, mtime: datetime) -> epub.EpubBook:
     book.set_identifier(meta.identifier)
     book.set_title(meta.title)
     book.set_language(meta.lang)
-    book.add_metadata(None, "meta", "", {"name": "generator", "content": f"protocol-press {__version__}"})
+    book.add_metadata(
+        None, "meta", "", {"name": "generator", "content": f"protocol-press {__version__}"}
+    )
     if meta.subtitle:
         _add_subtitle(book, meta.subtitle)
     _add_people(book, "creator", meta.creators)
     _add_people(book, "contributor", meta.contributors)
     if meta.date:
         book.add_metadata("DC", "date", meta.date.isoformat())
-    for name, value in (("publisher", meta.publisher), ("rights", meta.rights),
-                        ("description", meta.description), ("source", _source_line(document))):
+    for name, value in (
+        ("publisher", meta.publisher),
+        ("rights", meta.rights),
+        ("description", meta.description),
+        ("source", _source_line(document)),
+    ):
         if value:
-            book.add_metadata("DC", name, value)  # fmt: skip
+            book.add_metadata("DC", name, value)
     for subject in meta.subjects:
         book.add_metadata("DC", "subject", subject)
     _add_accessibility(book, document)
@@ -97,10 +106,16 @@ def _add_people(book: epub.EpubBook, element: str, people: Iterable[Contributor]
         uid = f"{element}-{number}"
         book.add_metadata("DC", element, person.name, {"id": uid})
         if person.role:
-            book.add_metadata(None, "meta", person.role,
-                              {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"})  # fmt: skip
+            book.add_metadata(
+                None,
+                "meta",
+                person.role,
+                {"refines": f"#{uid}", "property": "role", "scheme": "marc:relators"},
+            )
         if person.file_as:
-            book.add_metadata(None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"})
+            book.add_metadata(
+                None, "meta", person.file_as, {"refines": f"#{uid}", "property": "file-as"}
+            )
 
 
 def _source_line(document: Document) -> str:
@@ -111,7 +126,12 @@ def _source_line(document: Document) -> str:
 def _add_accessibility(book: epub.EpubBook, document: Document) -> None:
     """Schema.org accessibility metadata, derived from what the book contains."""
     images = list(images_in(document))
-    features = ["structuralNavigation", "tableOfContents", "readingOrder", "displayTransformability"]
+    features = [
+        "structuralNavigation",
+        "tableOfContents",
+        "readingOrder",
+        "displayTransformability",
+    ]
     if images and all(image.alt for image in images):
         features.append("alternativeText")
     properties: list[tuple[str, str]] = [("schema:accessMode", "textual")]
@@ -142,17 +162,25 @@ def _summary(document: Document, has_images: bool) -> str:
 
 
 def _add_styles(book: epub.EpubBook, styles: StyleSet) -> None:
-    for uid, name, path in (("css-shared", "css/shared.css", styles.shared),
-                            ("css-ebook", "css/ebook.css", styles.ebook)):
-        book.add_item(epub.EpubItem(uid=uid, file_name=name, media_type="text/css",
-                                    content=path.read_bytes()))  # fmt: skip
+    for uid, name, path in (
+        ("css-shared", "css/shared.css", styles.shared),
+        ("css-ebook", "css/ebook.css", styles.ebook),
+    ):
+        book.add_item(
+            epub.EpubItem(uid=uid, file_name=name, media_type="text/css", content=path.read_bytes())
+        )
 
 
 def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
-    for number, asset in enumerate(sorted(renderer.context.assets.values(),
-                                          key=lambda a: a.epub_name), start=1):  # fmt: skip
-        item = epub.EpubItem(uid=f"image-{number}", file_name=asset.epub_name,
-                             media_type=asset.media_type, content=asset.source.read_bytes())  # fmt: skip
+    for number, asset in enumerate(
+        sorted(renderer.context.assets.values(), key=lambda a: a.epub_name), start=1
+    ):
+        item = epub.EpubItem(
+            uid=f"image-{number}",
+            file_name=asset.epub_name,
+            media_type=asset.media_type,
+            content=asset.source.read_bytes(),
+        )
         if asset.epub_name == _cover_name(renderer):
             item.properties = ["cover-image"]
         book.add_item(item)
@@ -167,8 +195,12 @@ def _cover_name(renderer: Renderer) -> str:
 def _add_documents(book: epub.EpubBook, renderer: Renderer) -> list[epub.EpubItem]:
     spine = []
     for part in renderer.parts:
-        item = epub.EpubItem(uid=part.id, file_name=part.file, media_type=XHTML,
-                             content=renderer.render_part(part).encode("utf-8"))  # fmt: skip
+        item = epub.EpubItem(
+            uid=part.id,
+            file_name=part.file,
+            media_type=XHTML,
+            content=renderer.render_part(part).encode("utf-8"),
+        )
         item.properties = ["nav"] if part.kind == "contents" else []
         book.add_item(item)
         spine.append(item)
@@ -181,8 +213,12 @@ def _ncx_entries(entries: Iterable[TocEntry], renderer: Renderer) -> list[Any]:
     for entry in entries:
         link = epub.Link(renderer.href(entry.target), entry.title, f"nav-{entry.target}")
         if entry.children:
-            out.append((epub.Section(entry.title, renderer.href(entry.target)),
-                        _ncx_entries(entry.children, renderer)))  # fmt: skip
+            out.append(
+                (
+                    epub.Section(entry.title, renderer.href(entry.target)),
+                    _ncx_entries(entry.children, renderer),
+                )
+            )
         else:
             out.append(link)
     return out
@@ -197,10 +233,18 @@ def reproducible_zip(data: bytes, mtime: datetime) -> bytes:
     ``mimetype`` comes first, stored, with no extra field (OCF requires it);
     then ``META-INF/container.xml``; then the rest in sorted order, deflated.
     """
-    timestamp = (max(mtime.year, 1980), mtime.month, mtime.day, mtime.hour, mtime.minute,
-                 mtime.second)  # fmt: skip
+    timestamp = (
+        max(mtime.year, 1980),
+        mtime.month,
+        mtime.day,
+        mtime.hour,
+        mtime.minute,
+        mtime.second,
+    )
     source = zipfile.ZipFile(io.BytesIO(data))
-    names = sorted(source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n))
+    names = sorted(
+        source.namelist(), key=lambda n: (n != "mimetype", n != "META-INF/container.xml", n)
+    )
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for name in names:

@@ -15,12 +15,16 @@ import hashlib
 import io
 import logging
 import os
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlparse
 
+from ..diagnostics import ManuscriptError, SourcePos, error
 from ..render import Renderer
 from ..styles import StyleSet
 
@@ -31,9 +35,12 @@ class SandboxError(ValueError):
     """A resource outside what a build may read."""
 
 
-def make_fetcher(allowed: Sequence[Path]):  # type: ignore[no-untyped-def]  # noqa: ANN201
-    """A WeasyPrint URL fetcher that reads only files under ``allowed`` folders."""
-    from weasyprint.urls import URLFetcher, URLFetcherResponse  # noqa: PLC0415 - slow import
+def make_fetcher(allowed: Sequence[Path], locate: Callable[[Path], Path] = Path) -> Any:
+    """A WeasyPrint URL fetcher that reads only files under ``allowed`` folders.
+
+    ``locate`` maps a requested path to the file to read (the style overlay).
+    """
+    from weasyprint.urls import URLFetcher, URLFetcherResponse
 
     roots = tuple(p.resolve() for p in allowed)
 
@@ -42,7 +49,7 @@ def make_fetcher(allowed: Sequence[Path]):  # type: ignore[no-untyped-def]  # no
             parsed = urlparse(url)
             if parsed.scheme != "file":
                 raise SandboxError(f"refused to fetch {url}: only the project's own files are read")
-            path = Path(unquote(parsed.path)).resolve()
+            path = locate(Path(unquote(parsed.path))).resolve()
             if not any(path.is_relative_to(root) for root in roots):
                 raise SandboxError(f"refused to read {path}: it is outside the project")
             return URLFetcherResponse(url, body=path.read_bytes())
@@ -50,24 +57,74 @@ def make_fetcher(allowed: Sequence[Path]):  # type: ignore[no-untyped-def]  # no
     return SandboxFetcher(allowed_protocols=("file",), allow_redirects=False, fail_on_errors=True)
 
 
+@dataclass(frozen=True, slots=True)
+class RenderWarning:
+    """Something WeasyPrint warned about, with the stylesheet it concerns when known."""
+
+    message: str
+    path: Path | None = None
+    line: int = 1
+    col: int = 1
+
+
+# WeasyPrint announces that it subsets fonts with fontTools where the system has no
+# HarfBuzz-Subset; the PDF is the same either way, so this is no news for an author.
+_ENVIRONMENT_NOTICES = ("HarfBuzz-Subset",)
+_CSS_PLACE = re.compile(r" at (\d+):(\d+)")
+
+
 class _Collect(logging.Handler):
-    def __init__(self) -> None:
+    def __init__(self, path: Path | None) -> None:
         super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+        self.path = path
+        self.found: list[RenderWarning] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        message = record.getMessage().strip()
+        if any(notice in message for notice in _ENVIRONMENT_NOTICES):
+            return
+        place = _CSS_PLACE.search(message) if self.path else None
+        if place:
+            line, col = int(place.group(1)), int(place.group(2))
+            text = message[: place.start()] + message[place.end() :]
+            self.found.append(RenderWarning(text, self.path, line, col))
+        else:
+            self.found.append(RenderWarning(message, self.path))
 
 
 @contextmanager
-def _collect_warnings() -> Iterator[list[str]]:
-    handler = _Collect()
+def _collect_warnings(found: list[RenderWarning], path: Path | None = None) -> Iterator[None]:
+    """Gather WeasyPrint's log warnings; ``path`` names the stylesheet being parsed."""
+    handler = _Collect(path)
     logger = logging.getLogger("weasyprint")
     logger.addHandler(handler)
     try:
-        yield handler.messages
+        yield
     finally:
         logger.removeHandler(handler)
+        found.extend(handler.found)
+
+
+@contextmanager
+def _fetch_errors(stylesheet: Path | None) -> Iterator[None]:
+    """A resource that cannot be read stops the build with a diagnostic, not a traceback."""
+    from weasyprint.urls import FatalURLFetchingError
+
+    try:
+        yield
+    except FatalURLFetchingError as exc:
+        cause = exc.__cause__ or exc
+        place = SourcePos(str(stylesheet) if stylesheet else "<pdf>")
+        raise ManuscriptError(
+            [
+                error(
+                    place,
+                    "resource-unreadable",
+                    f"{exc}: {cause}",
+                    "put the file in the project's styles/, or remove the rule that loads it",
+                )
+            ]
+        ) from exc
 
 
 @contextmanager
@@ -90,20 +147,21 @@ def write_pdf(
     allowed: Sequence[Path],
     build_time: datetime,
     paper: str = "a4",
-) -> tuple[bytes, list[str]]:
+) -> tuple[bytes, list[RenderWarning]]:
     """The finished PDF as bytes, and WeasyPrint's warnings."""
-    from weasyprint import CSS, HTML  # noqa: PLC0415 - slow import, only when a PDF is wanted
-    from weasyprint.text.fonts import FontConfiguration  # noqa: PLC0415
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
 
-    fetcher = make_fetcher([*allowed, *styles.folders])
+    fetcher = make_fetcher([*allowed, *styles.folders], styles.locate)
     fonts = FontConfiguration()
     html = renderer.render_book()
-    with _collect_warnings() as warnings, _source_date_epoch(build_time):
-        sheets = [
-            CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts)
-            for path in (styles.shared, styles.print)
-        ]
-        sheets.append(CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts))
+    warnings: list[RenderWarning] = []
+    sheets = []
+    for path in (styles.shared, styles.print):
+        with _collect_warnings(warnings, path), _fetch_errors(path):
+            sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
+    sheets.append(CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts))
+    with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
         document = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
         output = io.BytesIO()
         document.write_pdf(
@@ -114,7 +172,7 @@ def write_pdf(
             pdf_identifier=_pdf_identifier(renderer.document.metadata.identifier),
             uncompressed_pdf=False,
         )
-    return output.getvalue(), list(warnings)
+    return output.getvalue(), warnings
 
 
 def _pdf_identifier(identifier: str) -> bytes:
