@@ -23,7 +23,7 @@ from . import __version__
 from .diagnostics import ToolError
 from .model import Chapter, Document, Heading, Image
 from .parser import plain_text
-from .transform import iter_block_inlines, iter_blocks
+from .transform import iter_block_inlines, iter_blocks, typeset_text
 
 Format = Literal["epub", "pdf"]
 
@@ -315,7 +315,7 @@ class Renderer:
 def _environment() -> Environment:
     # Every template is HTML: escape everything, whatever the file name says,
     # and make a missing variable an error rather than an empty string.
-    return Environment(
+    env = Environment(
         loader=FileSystemLoader(str(templates_dir())),
         autoescape=True,
         undefined=StrictUndefined,
@@ -323,6 +323,8 @@ def _environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.filters["typeset"] = typeset_text
+    return env
 
 
 def _long_date(value: date | None) -> str:
