@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
+from xml.etree import ElementTree
 
 from ..diagnostics import ManuscriptError, SourcePos, error
 from ..render import Renderer
@@ -162,18 +163,48 @@ def write_pdf(
             sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
     sheets.append(CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts))
     with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
-        document = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
+        source = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
+        laid_out = source.render(stylesheets=sheets, font_config=fonts, pdf_variant="pdf/ua-1")
+        _add_language(laid_out.metadata, renderer.document.metadata.lang)
         output = io.BytesIO()
-        document.write_pdf(
+        laid_out.write_pdf(
             output,
-            stylesheets=sheets,
-            font_config=fonts,
             pdf_variant="pdf/ua-1",
             pdf_identifier=_pdf_identifier(renderer.document.metadata.identifier),
             uncompressed_pdf=False,
+            custom_metadata=True,
         )
     return output.getvalue(), warnings
 
 
+def _add_language(metadata: Any, lang: str) -> None:
+    """Put the language in the XMP (``dc:language``) and the document information too.
+
+    WeasyPrint writes it only as the catalog's ``/Lang``. Its ``xmp_metadata``
+    hook appends a second ``rdf:RDF``, which XMP readers ignore, so the
+    language goes into the one RDF tree WeasyPrint generates.
+    """
+    metadata.custom["Language"] = lang
+    generate = metadata.generate_rdf_metadata
+
+    def with_language(*args: Any) -> bytes:
+        rdf = ElementTree.fromstring(generate(*args))
+        description = ElementTree.SubElement(
+            rdf, f"{{{_RDF}}}Description", {f"{{{_RDF}}}about": ""}
+        )
+        bag = ElementTree.SubElement(
+            ElementTree.SubElement(description, f"{{{_DC}}}language"), f"{{{_RDF}}}Bag"
+        )
+        ElementTree.SubElement(bag, f"{{{_RDF}}}li").text = lang
+        return ElementTree.tostring(rdf)
+
+    metadata.generate_rdf_metadata = with_language
+
+
+_RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+_DC = "http://purl.org/dc/elements/1.1/"
+
+
 def _pdf_identifier(identifier: str) -> bytes:
+    """The PDF's ``/ID``, from the book's identifier, so rebuilds keep it."""
     return hashlib.md5(identifier.encode("utf-8"), usedforsecurity=False).hexdigest().encode()
