@@ -15,6 +15,8 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from markdown_it import MarkdownIt
+
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
 from .model import Contributor, Metadata, SourceArchive
 
@@ -88,6 +90,13 @@ class _Checker:
         self.fail(key, "text or a list of texts", f"{key}: [first, second]")
         return ()
 
+    def prose(self, data: dict[str, Any], key: str, example: str = "") -> str:
+        """Text that readers see: with typographic quotes and dashes, as in the Markdown."""
+        return smart_punctuation(self.text(data, key, example))
+
+    def prose_list(self, data: dict[str, Any], key: str) -> tuple[str, ...]:
+        return tuple(smart_punctuation(v) for v in self.text_list(data, key))
+
     def date(self, data: dict[str, Any], key: str) -> date | None:
         value = data.get(key)
         if value is None:
@@ -114,11 +123,26 @@ class _Checker:
         return {}
 
 
+_TYPOGRAPHER = MarkdownIt("zero", {"typographer": True}).enable(["replacements", "smartquotes"])
+
+
+def smart_punctuation(text: str) -> str:
+    """Quotes and dashes as the Markdown gets them: ``"a" -- b`` gives “a” – b."""
+    if not text:
+        return text
+    tokens = _TYPOGRAPHER.parseInline(text)
+    return "".join(
+        child.content if child.type == "text" else " "
+        for token in tokens
+        for child in token.children or []
+    )
+
+
 def parse_metadata(data: dict[str, Any], pos: SourcePos) -> tuple[Metadata, list[Diagnostic]]:
     """Check the metadata; raise on errors, return the warnings for the author."""
     check = _Checker(pos)
     warnings = _unknown_key_warnings(data, pos)
-    title = check.text(data, "title", "title: Protocol No. 61")
+    title = check.prose(data, "title", "title: Protocol No. 61")
     if not title:
         check.diagnostics.append(
             error(pos, "metadata-missing", "the metadata has no 'title'", "add: title: ...")
@@ -136,24 +160,24 @@ def parse_metadata(data: dict[str, Any], pos: SourcePos) -> tuple[Metadata, list
     creators = _people(check, data, "creator", "aut") + _authors(check, data)
     metadata = Metadata(
         title=title,
-        subtitle=check.text(data, "subtitle"),
+        subtitle=check.prose(data, "subtitle"),
         lang=lang,
         identifier=_identifier(check, data) or _derived_identifier(title, creators, lang),
         pos=pos,
         creators=creators,
         contributors=_people(check, data, "contributor", ""),
         date=check.date(data, "date"),
-        publisher=check.text(data, "publisher"),
-        rights=check.text(data, "rights"),
-        subjects=check.text_list(data, "subject"),
-        description=check.text(data, "description"),
+        publisher=check.prose(data, "publisher"),
+        rights=check.prose(data, "rights"),
+        subjects=check.prose_list(data, "subject"),
+        description=check.prose(data, "description"),
         keywords=check.text_list(data, "keywords"),
         cover_image=check.text(data, "cover-image"),
         source=_source(check, data),
         session_date=check.date(check.mapping(data, "session"), "date"),
-        issuing_body=check.text(check.mapping(data, "session"), "body"),
+        issuing_body=check.prose(check.mapping(data, "session"), "body"),
         note_series=_note_series(check, data),
-        edition_note=check.text(data, "edition-note"),
+        edition_note=check.prose(data, "edition-note"),
     )
     errors = check.diagnostics
     if errors:
@@ -225,12 +249,12 @@ def _derived_identifier(title: str, creators: tuple[Contributor, ...], lang: str
 def _source(check: _Checker, data: dict[str, Any]) -> SourceArchive:
     src = check.mapping(data, "source")
     return SourceArchive(
-        name=check.text(src, "archive"),
-        collection=check.text(src, "collection"),
-        title=check.text(src, "title"),
+        name=check.prose(src, "archive"),
+        collection=check.prose(src, "collection"),
+        title=check.prose(src, "title"),
         url=check.text(src, "url"),
-        rights=check.text_list(src, "rights"),
-        funding=check.text(src, "funding"),
+        rights=check.prose_list(src, "rights"),
+        funding=check.prose(src, "funding"),
     )
 
 
