@@ -76,12 +76,14 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     with stage("read"):
         manuscript = read_manuscript(target)
     with stage("parse"):
-        metadata, meta_warnings = parse_metadata(manuscript.metadata, manuscript.metadata_pos)
+        metadata, meta_warnings = parse_metadata(
+            manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
+        )
         parsed = parse_manuscript(manuscript)
     with stage("transform"):
         document, doc_warnings = build_document(metadata, parsed)
         assets = collect_assets(document, manuscript)
-    result.warnings += meta_warnings + doc_warnings
+    result.warnings += list(manuscript.warnings) + meta_warnings + doc_warnings
     build_time = build_timestamp(document)
     styles = resolve_styles(manuscript.styles_dir)
     out_dir = options.out or manuscript.default_output

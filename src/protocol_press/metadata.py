@@ -56,14 +56,19 @@ _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[
 class _Checker:
     """Collects type errors while reading values, so all of them are reported at once."""
 
-    def __init__(self, pos: SourcePos) -> None:
+    def __init__(self, pos: SourcePos, keys: dict[str, SourcePos]) -> None:
         self.pos = pos
+        self.keys = keys
         self.diagnostics: list[Diagnostic] = []
+
+    def at(self, key: str) -> SourcePos:
+        """Where a key is written, or the metadata block when it is nested or absent."""
+        return self.keys.get(key, self.pos)
 
     def fail(self, key: str, expected: str, example: str) -> None:
         self.diagnostics.append(
             error(
-                self.pos,
+                self.at(key),
                 "metadata-type",
                 f"metadata '{key}' must be {expected}",
                 f"for example: {example}",
@@ -138,10 +143,15 @@ def smart_punctuation(text: str) -> str:
     )
 
 
-def parse_metadata(data: dict[str, Any], pos: SourcePos) -> tuple[Metadata, list[Diagnostic]]:
-    """Check the metadata; raise on errors, return the warnings for the author."""
-    check = _Checker(pos)
-    warnings = _unknown_key_warnings(data, pos)
+def parse_metadata(
+    data: dict[str, Any], pos: SourcePos, keys: dict[str, SourcePos] | None = None
+) -> tuple[Metadata, list[Diagnostic]]:
+    """Check the metadata; raise on errors, return the warnings for the author.
+
+    ``keys`` says where each key is written, so a diagnostic points at its line.
+    """
+    check = _Checker(pos, keys or {})
+    warnings = _unknown_key_warnings(data, check)
     title = check.prose(data, "title", "title: Protocol No. 61")
     if not title:
         check.diagnostics.append(
@@ -151,7 +161,7 @@ def parse_metadata(data: dict[str, Any], pos: SourcePos) -> tuple[Metadata, list
     if not _BCP47.match(lang):
         check.diagnostics.append(
             error(
-                pos,
+                check.at("lang" if "lang" in data else "language"),
                 "lang-invalid",
                 f"'{lang}' is not a BCP 47 language tag",
                 "use a tag such as en, en-GB, ru or de-CH",
@@ -185,14 +195,15 @@ def parse_metadata(data: dict[str, Any], pos: SourcePos) -> tuple[Metadata, list
     return metadata, warnings
 
 
-def _unknown_key_warnings(data: dict[str, Any], pos: SourcePos) -> list[Diagnostic]:
+def _unknown_key_warnings(data: dict[str, Any], check: _Checker) -> list[Diagnostic]:
     found = []
     for key in data:
         if key in KNOWN_KEYS:
             continue
         close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
         hint = f"did you mean '{close[0]}'?" if close else "the key is ignored"
-        found.append(warning(pos, "metadata-unknown", f"unknown metadata key '{key}'", hint))
+        message = f"unknown metadata key '{key}'"
+        found.append(warning(check.at(key), "metadata-unknown", message, hint))
     return found
 
 

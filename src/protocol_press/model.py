@@ -315,6 +315,7 @@ class Chapter:
     note_series: str = "notes"
     lang: str = ""
     subtitle: str = ""
+    id_given: bool = False
 
     @property
     def is_backmatter(self) -> bool:

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -69,7 +70,10 @@ def make_markdown() -> MarkdownIt:
     """The Markdown parser, configured once for every manuscript."""
     md = MarkdownIt("commonmark", {"typographer": True, "html": False})
     md.enable(["strikethrough", "table", "replacements", "smartquotes"])
-    md.use(footnote_plugin, inline=True, always_match_refs=True)
+    # Definitions stay where they are written (move_to_end=False): the plugin's
+    # tail step would drop unreferenced ones and merge duplicates, and each is
+    # something to tell the author about.
+    md.use(footnote_plugin, inline=True, move_to_end=False, always_match_refs=True)
     md.use(attrs_plugin, spans=True, after=("image", "code_inline", "span_close"))
     md.use(container_plugin, name="div", validate=_is_div_opener)
     return md
@@ -88,31 +92,25 @@ class ParsedText:
 def parse_source(source: TextSource, md: MarkdownIt | None = None) -> ParsedText:
     """Parse one Markdown file (the part after its YAML block)."""
     md = md or make_markdown()
-    env: dict[str, object] = {}
+    env: dict[str, Any] = {}
     tokens = md.parse(source.text, env)
-    builder = _Builder(source)
-    body, note_tokens = _split_footnotes(tokens)
-    builder.result.blocks = builder.blocks(body)
-    builder.collect_notes(note_tokens)
+    builder = _Builder(source, env)
+    builder.result.blocks = builder.blocks(tokens)
+    builder.report_unreferenced()
     return builder.result
-
-
-def _split_footnotes(tokens: list[Token]) -> tuple[list[Token], list[Token]]:
-    for index, token in enumerate(tokens):
-        if token.type == "footnote_block_open":
-            return tokens[:index], tokens[index + 1 : -1]
-    return tokens, []
 
 
 class _Builder:
     """Turns one file's token stream into model nodes, collecting diagnostics."""
 
-    def __init__(self, source: TextSource) -> None:
+    def __init__(self, source: TextSource, env: dict[str, Any]) -> None:
         self.source = source
+        self.env = env
         self.lines = source.text.split("\n")
         self.result = ParsedText(source)
         self._line = 1
-        self._inline_note_seq = 0
+        self._found: dict[str, tuple[int, int]] = {}
+        self._referenced: set[str] = set()
 
     # ------------------------------------------------------------ positions
 
@@ -122,10 +120,18 @@ class _Builder:
         return self.source.pos(self._line)
 
     def locate(self, needle: str, start_line: int) -> SourcePos:
-        """The column of ``needle`` on or after a line of the source, for precise diagnostics."""
-        for index in range(start_line - 1, min(len(self.lines), start_line + 200)):
-            col = self.lines[index].find(needle)
+        """Where ``needle`` is written, on or after a line, for precise diagnostics.
+
+        A needle found before is looked for after its last place, so the second
+        of two identical references on a line gets its own column.
+        """
+        last_line, last_col = self._found.get(needle, (0, -1))
+        line = max(start_line, last_line)
+        for index in range(line - 1, min(len(self.lines), line + 200)):
+            start = last_col + 1 if index + 1 == last_line else 0
+            col = self.lines[index].find(needle, start)
             if col >= 0:
+                self._found[needle] = (index + 1, col)
                 return self.source.pos(index + 1, col + 1)
         return self.source.pos(start_line)
 
@@ -164,6 +170,9 @@ class _Builder:
             return self.table(inner, pos)
         if kind == "container_div_open":
             return Div(tuple(self.blocks(inner)), self.div_attrs(opener.info, pos), pos)
+        if kind == "footnote_reference_open":
+            self.add_definition(opener, inner, pos)
+            return None
         if kind == "html_block":
             return Paragraph((Text(opener.content.rstrip("\n")),), pos)
         self.result.diagnostics.append(
@@ -267,12 +276,9 @@ class _Builder:
         if kind == "span_open":
             return Span(children, attrs_from_dict(dict(opener.attrs)))
         if kind == "link_open":
-            return Link(
-                children,
-                str(opener.attrs.get("href", "")),
-                str(opener.attrs.get("title", "")),
-                self.source.pos(self._line),
-            )
+            href = str(opener.attrs.get("href", ""))
+            title = str(opener.attrs.get("title", ""))
+            return Link(children, href, title, self.locate(href, self._line))
         return Span(children, Attrs())
 
     def leaf_inline(self, token: Token) -> Inline | None:
@@ -287,60 +293,58 @@ class _Builder:
             return Code(token.content)
         if kind == "image":
             alt = "".join(_plain(self.inlines(token.children or [])))
-            return Image(
-                str(token.attrs.get("src", "")),
-                alt,
-                str(token.attrs.get("title", "")),
-                self.source.pos(self._line),
-            )
+            src = str(token.attrs.get("src", ""))
+            title = str(token.attrs.get("title", ""))
+            return Image(src, alt, title, self.locate(src, self._line))
         if kind == "footnote_ref":
             return self.note_ref(token)
         return Text(token.content) if token.content else None
 
     def note_ref(self, token: Token) -> NoteRef:
         label = token.meta.get("label")
-        if label is None:  # an inline note ^[...] has no label of its own
-            self._inline_note_seq += 1
+        if label is None:  # an inline note ^[...] is defined where it is referenced
             label = f"^inline-{token.meta['id']}"
             pos = self.locate("^[", self._line)
+            self.add_inline_note(label, int(token.meta["id"]), pos)
         else:
             pos = self.locate(f"[^{label}]", self._line)
+        self._referenced.add(str(label))
         return NoteRef(label=str(label), pos=pos)
 
     # ----------------------------------------------------------------- notes
 
-    def collect_notes(self, tokens: Sequence[Token]) -> None:
-        index = 0
-        while index < len(tokens):
-            end = _matching_close(tokens, index)
-            opener = tokens[index]
-            content = [t for t in tokens[index + 1 : end] if t.type != "footnote_anchor"]
-            self.add_note(opener, content)
-            index = end + 1
+    def add_inline_note(self, label: str, note_id: int, pos: SourcePos) -> None:
+        entry = self.env["footnotes"]["list"][note_id]
+        children = tuple(self.inlines(entry.get("tokens") or []))
+        self.result.notes[label] = Note(label, (Paragraph(children, pos),), pos)
 
-    def add_note(self, opener: Token, content: list[Token]) -> None:
-        label = opener.meta.get("label")
-        key = f"^inline-{opener.meta['id']}" if label is None else str(label)
-        if not content:
-            return  # referenced but never defined: reported when the notes are numbered
-        first_line = next((t.map[0] + 1 for t in content if t.map), None)
-        if first_line is not None and label is not None:
-            pos = self.locate(f"[^{label}]:", first_line)
-        else:
-            pos = self.source.pos(first_line or self._line)
-        blocks = self.blocks(content)
-        if key in self.result.notes:
-            self.result.diagnostics.append(self._duplicate_note(key, pos))
+    def add_definition(self, opener: Token, inner: Sequence[Token], pos: SourcePos) -> None:
+        label = str(opener.meta["label"])
+        pos = self.locate(f"[^{label}]:", pos.line - self.source.first_line + 1)
+        blocks = tuple(self.blocks(inner))
+        if label in self.result.notes:
+            self.result.diagnostics.append(
+                error(
+                    pos,
+                    "note-duplicate",
+                    f"note [^{label}] is defined twice",
+                    "give each note its own label, or delete one of the definitions",
+                )
+            )
             return
-        self.result.notes[key] = Note(key, tuple(blocks), pos)
+        self.result.notes[label] = Note(label, blocks, pos)
 
-    def _duplicate_note(self, label: str, pos: SourcePos) -> Diagnostic:
-        return error(
-            pos,
-            "note-duplicate",
-            f"note [^{label}] is defined twice",
-            "give each note its own label, or delete one of the definitions",
-        )
+    def report_unreferenced(self) -> None:
+        for label, note in self.result.notes.items():
+            if label not in self._referenced:
+                self.result.diagnostics.append(
+                    warning(
+                        note.pos,
+                        "note-unreferenced",
+                        f"note [^{label}] is defined but never referenced",
+                        f"add [^{label}] where the note belongs, or delete the definition",
+                    )
+                )
 
 
 def attrs_from_dict(values: Mapping[str, object]) -> Attrs:
@@ -415,7 +419,8 @@ def parse_manuscript(manuscript: Manuscript) -> ParsedManuscript:
             chapter, problems = _file_chapter(parsed)
             chapters.append(chapter)
             diagnostics.extend(problems)
-    diagnostics.extend(_duplicate_chapter_ids(chapters))
+    chapters, problems = _unique_chapter_ids(chapters)
+    diagnostics.extend(problems)
     return ParsedManuscript(tuple(chapters), notes, tuple(diagnostics))
 
 
@@ -449,6 +454,7 @@ def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
     title_text = plain_text(title)
     chapter = Chapter(
         id=attrs.id or str(meta.get("id", "")) or slugify(title_text or source.path.stem),
+        id_given=bool(attrs.id or meta.get("id")),
         title=title,
         title_text=title_text,
         blocks=tuple(blocks),
@@ -487,6 +493,7 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
         title_text = plain_text(heading.children)
         yield Chapter(
             id=heading.attrs.id or slugify(title_text),
+            id_given=bool(heading.attrs.id),
             title=heading.children,
             title_text=title_text,
             blocks=tuple(blocks),
@@ -498,24 +505,42 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
         )
 
 
-def _duplicate_chapter_ids(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+def _unique_chapter_ids(chapters: Sequence[Chapter]) -> tuple[list[Chapter], list[Diagnostic]]:
+    """Ids made from titles get a number where they repeat; ids the author gave must not."""
     seen: set[str] = set()
+    unique: list[Chapter] = []
+    problems: list[Diagnostic] = []
     for chapter in chapters:
-        if chapter.id in seen:
-            yield error(
-                chapter.pos,
-                "id-duplicate",
-                f"two chapters have the id '{chapter.id}'",
-                "give one of them its own id: # Title {#another-id}",
+        if chapter.id in seen and chapter.id_given:
+            problems.append(
+                error(
+                    chapter.pos,
+                    "id-duplicate",
+                    f"two chapters have the id '{chapter.id}'",
+                    "give one of them its own id: # Title {#another-id}",
+                )
             )
+        elif chapter.id in seen:
+            number = 2
+            while f"{chapter.id}-{number}" in seen:
+                number += 1
+            chapter = replace(chapter, id=f"{chapter.id}-{number}")
         seen.add(chapter.id)
+        unique.append(chapter)
+    return unique, problems
 
 
 def slugify(text: str) -> str:
-    """An XML-safe id from a title: ``Translator's Notes`` gives ``translators-notes``."""
+    """An XML-safe id from a title: ``Translator's Notes`` gives ``translators-notes``.
+
+    Latin letters lose their accents; a title in another script keeps its letters
+    (``Президиум`` gives ``президиум``), which XML ids allow.
+    """
+    text = text.lower().replace("’", "").replace("'", "")
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower().replace("’", "").replace("'", ""))
-    slug = slug.strip("-")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if not re.search(r"[a-z]", slug):
+        slug = re.sub(r"[\W_]+", "-", text).strip("-") or slug
     if not slug:
         return "section"
     return slug if slug[0].isalpha() else f"s-{slug}"

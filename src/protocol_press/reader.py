@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error
+from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
 
 METADATA_FILE = "metadata.yaml"
 MANUSCRIPT_DIR = "manuscript"
@@ -36,6 +36,8 @@ class TextSource:
     front_matter: dict[str, Any]
     front_matter_pos: SourcePos
     first_line: int
+    warnings: tuple[Diagnostic, ...] = ()
+    front_matter_keys: dict[str, SourcePos] = field(default_factory=dict)
 
     def pos(self, line: int = 1, col: int = 1) -> SourcePos:
         """A place in this file, given a 1-based line of ``text``."""
@@ -54,6 +56,8 @@ class Manuscript:
     single_file: bool
     styles_dir: Path | None = None
     default_output: Path = field(default_factory=Path)
+    metadata_keys: dict[str, SourcePos] = field(default_factory=dict)
+    warnings: tuple[Diagnostic, ...] = ()
 
 
 def read_manuscript(target: Path, cwd: Path | None = None) -> Manuscript:
@@ -100,8 +104,9 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
     )
     metadata_path = manuscript_dir / METADATA_FILE
     metadata_display = _display(metadata_path, cwd)
-    metadata_text = _decode(metadata_path, metadata_display)
+    metadata_text, metadata_warnings = _decode(metadata_path, metadata_display)
     metadata = parse_yaml_mapping(metadata_text, SourcePos(metadata_display))
+    keys = yaml_key_places(metadata_text, SourcePos(metadata_display))
     sources = tuple(
         _read_text_source(path, _display(path, cwd))
         for path in _chapter_files(manuscript_dir, metadata, SourcePos(metadata_display))
@@ -116,6 +121,8 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
         single_file=False,
         styles_dir=styles if styles.is_dir() else None,
         default_output=project_root / OUTPUT_DIR,
+        metadata_keys=keys,
+        warnings=metadata_warnings + tuple(w for src in sources for w in src.warnings),
     )
 
 
@@ -181,6 +188,8 @@ def _read_single_file(path: Path, cwd: Path) -> Manuscript:
         single_file=True,
         styles_dir=None,
         default_output=path.parent / OUTPUT_DIR,
+        metadata_keys=source.front_matter_keys,
+        warnings=source.warnings,
     )
 
 
@@ -190,12 +199,13 @@ def _output_name(metadata: dict[str, Any], fallback: str) -> str:
 
 
 def _read_text_source(path: Path, display: str) -> TextSource:
-    text = _decode(path, display)
+    text, warnings = _decode(path, display)
     block = _YAML_BLOCK.match(text)
     if block is None:
-        return TextSource(path, display, text, {}, SourcePos(display), 1)
+        return TextSource(path, display, text, {}, SourcePos(display), 1, warnings)
     yaml_text = block.group(1) or ""
     front_matter = parse_yaml_mapping(yaml_text, SourcePos(display, 2))
+    keys = yaml_key_places(yaml_text, SourcePos(display, 2))
     consumed_lines = block.group(0).count("\n")
     # Keep the line count: the body starts on the line after the closing fence.
     return TextSource(
@@ -205,11 +215,17 @@ def _read_text_source(path: Path, display: str) -> TextSource:
         front_matter,
         SourcePos(display, 1),
         consumed_lines + 1,
+        warnings,
+        keys,
     )
 
 
-def _decode(path: Path, display: str) -> str:
-    """The file's text: UTF-8, without a byte-order mark, with ``\\n`` line ends."""
+def _decode(path: Path, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
+    """The file's text: UTF-8, without a byte-order mark, with ``\\n`` line ends.
+
+    Characters XML forbids (control characters, as pasted from word processors)
+    are taken out with a warning: a vertical tab or form feed becomes a line end.
+    """
     data = path.read_bytes()
     try:
         text = data.decode("utf-8-sig")
@@ -226,7 +242,35 @@ def _decode(path: Path, display: str) -> str:
                 )
             ]
         ) from None
-    return text.replace("\r\n", "\n").replace("\r", "\n")
+    return normalize_text(text, display)
+
+
+def normalize_text(text: str, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
+    """Text as the later stages expect it: ``\\n`` line ends, no characters XML forbids."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _without_forbidden_characters(text, display)
+
+
+_FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _without_forbidden_characters(text: str, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
+    warnings = []
+    for match in _FORBIDDEN.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        warnings.append(
+            warning(
+                SourcePos(display, line, col),
+                "control-character",
+                f"the invisible control character U+{ord(match.group()):04X} was removed",
+                "it usually comes from pasting out of a word processor; nothing is lost",
+            )
+        )
+    if not warnings:
+        return text, ()
+    cleaned = _FORBIDDEN.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "", text)
+    return cleaned, tuple(warnings)
 
 
 def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
@@ -262,6 +306,19 @@ def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
             ]
         )
     return {str(k): v for k, v in data.items()}
+
+
+def yaml_key_places(text: str, start: SourcePos) -> dict[str, SourcePos]:
+    """Where each top-level key of a (valid) YAML mapping is written."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    return {
+        str(key.value): SourcePos(
+            start.path, start.line + key.start_mark.line, key.start_mark.column + 1
+        )
+        for key, _ in node.value
+    }
 
 
 def _display(path: Path, cwd: Path) -> str:

@@ -9,6 +9,7 @@ block, never a copied template.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -21,7 +22,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .diagnostics import ToolError
-from .model import Chapter, Document, Heading, Image
+from .model import Chapter, Document, Heading, Image, NoteRef
 from .parser import plain_text
 from .transform import iter_block_inlines, iter_blocks, typeset_text
 
@@ -149,20 +150,38 @@ def plan_parts(document: Document) -> list[Part]:
         ),
         Part("contents", "contents", "nav.xhtml", DEFAULT_LABELS["contents"], "toc", "doc-toc"),
     ]
-    body = [c for c in document.chapters if not c.is_backmatter]
-    back = [c for c in document.chapters if c.is_backmatter]
-    parts += [_chapter_part(c) for c in body]
+    chapters = list(document.chapters)
+    split = _notes_position(chapters)
+    numbered = list(enumerate(chapters, start=1))
+    parts += [_chapter_part(c, n) for n, c in numbered[:split]]
     if document.note_series:
         parts.append(Part("notes", "notes", "notes.xhtml", DEFAULT_LABELS["notes"], "backmatter"))
-    parts += [_chapter_part(c) for c in back]
+    parts += [_chapter_part(c, n) for n, c in numbered[split:]]
     return parts
 
 
-def _chapter_part(chapter: Chapter) -> Part:
+def _notes_position(chapters: list[Chapter]) -> int:
+    """How many chapters come before the notes.
+
+    The notes follow the body and every reference to them (readers pop up only
+    notes that come after their reference), so back matter with notes of its
+    own comes before them, back matter without notes after.
+    """
+    after_body = max((i + 1 for i, c in enumerate(chapters) if not c.is_backmatter), default=0)
+    after_refs = max((i + 1 for i, c in enumerate(chapters) if _has_note_refs(c)), default=0)
+    return max(after_body, after_refs)
+
+
+def _has_note_refs(chapter: Chapter) -> bool:
+    return any(isinstance(n, NoteRef) for n in iter_block_inlines(chapter.blocks))
+
+
+def _chapter_part(chapter: Chapter, number: int) -> Part:
     epub_type, role = CHAPTER_SEMANTICS.get(chapter.type, ("chapter", "doc-chapter"))
-    return Part(
-        "chapter", chapter.id, f"{chapter.id}.xhtml", chapter.title_text, epub_type, role, chapter
-    )
+    # Plain ASCII file names: some reading systems mishandle others.
+    name = chapter.id if re.fullmatch(r"[A-Za-z][\w.-]*", chapter.id, re.ASCII) else None
+    file = f"{name or f'chapter-{number}'}.xhtml"
+    return Part("chapter", chapter.id, file, chapter.title_text, epub_type, role, chapter)
 
 
 def start_of_reading(parts: Iterable[Part]) -> Part | None:

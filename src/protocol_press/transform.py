@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
+from .diagnostics import Diagnostic, ManuscriptError, error, has_errors
 from .model import (
     Block,
     BlockQuote,
@@ -173,16 +173,6 @@ class _NoteNumbering:
         self.numbered[key] = note
         return replace(ref, series=series, number=note.number, occurrence=note.references)
 
-    def unreferenced(self) -> Iterator[Diagnostic]:
-        for key, note in self.definitions.items():
-            if key not in self.numbered:
-                yield warning(
-                    note.pos,
-                    "note-unreferenced",
-                    f"note [^{note.label}] is defined but never referenced",
-                    f"add [^{note.label}] where the note belongs, or delete the definition",
-                )
-
     def series(self, metadata: Metadata) -> tuple[NoteSeries, ...]:
         ordered = sorted(self.numbered.values(), key=lambda n: n.number)
         return tuple(
@@ -274,7 +264,6 @@ def build_document(
     numbering = _NoteNumbering(dict(parsed.notes))
     chapters = tuple(numbering.chapter(c) for c in parsed.chapters)
     diagnostics += numbering.diagnostics
-    diagnostics += list(numbering.unreferenced())
     diagnostics += list(_nested_note_refs(parsed.notes.values()))
     chapters = assign_heading_ids(chapters)
     diagnostics += list(_broken_links(chapters, extra_ids or set()))

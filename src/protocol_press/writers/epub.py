@@ -24,9 +24,10 @@ from typing import Any
 from ebooklib import epub
 
 from .. import __version__
-from ..model import Contributor, Document
+from ..model import Contributor, Deleted, Document
 from ..render import Renderer, TocEntry, images_in
 from ..styles import StyleSet
+from ..transform import iter_block_inlines
 
 XHTML = "application/xhtml+xml"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -154,8 +155,17 @@ def _summary(document: Document, has_images: bool) -> str:
         parts.append(f"Its {notes} notes are endnotes, linked both ways with their references.")
     if has_images:
         parts.append("Every image has a text alternative.")
-    parts.append("Text struck through in the original is marked as deleted and announced.")
+    if _has_deleted_text(document):
+        parts.append("Text struck through in the original is marked as deleted and announced.")
     return " ".join(parts)
+
+
+def _has_deleted_text(document: Document) -> bool:
+    return any(
+        isinstance(node, Deleted)
+        for chapter in document.chapters
+        for node in iter_block_inlines(chapter.blocks)
+    )
 
 
 # ------------------------------------------------------------------ contents
