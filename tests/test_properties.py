@@ -1,0 +1,216 @@
+"""Property tests: the parser and transforms on generated Markdown."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import example, given
+from hypothesis import strategies as st
+from lxml import etree
+
+from helpers import NBSP, document_of, parse, text_source, walk_nodes
+from protocol_press.diagnostics import ManuscriptError
+from protocol_press.model import Figure, NoteRef, Text
+from protocol_press.parser import slugify
+from protocol_press.reader import normalize_text
+from protocol_press.render import RenderContext, Renderer
+from protocol_press.transform import typeset_text
+
+# Pieces of Pandoc Markdown, glued together at random with plain text.
+SNIPPETS = [
+    "\n",
+    "\n\n",
+    "# ",
+    "## ",
+    "> ",
+    "- ",
+    "1. ",
+    "    ",
+    "*",
+    "**",
+    "_",
+    "~~",
+    "`",
+    "[",
+    "]",
+    "(",
+    ")",
+    "{",
+    "}",
+    "[^a]",
+    "[^b]",
+    "[^a]: A note.\n",
+    "[^b]: B note\n\n    second paragraph.\n",
+    "^[an inline note]",
+    "[trade]",
+    "[SS-4]",
+    "[span]{.cls lang=ru}",
+    "[x]{#anchor}",
+    " {#id}",
+    "{.cls}",
+    "::: {.div}\n",
+    ":::\n",
+    "| a | b |\n|---|--:|\n| 1 | 2 |\n",
+    "![alt text](pic.png)",
+    "[link](#anchor)",
+    "[link](https://example.org)",
+    "--",
+    "---",
+    '"',
+    "'",
+    "...",
+    "(c)",
+    "Президиум",
+    "N. S. Khrushchev",
+    "1918-1993",
+    "<b>",
+]
+PLAIN = st.text(
+    alphabet=st.characters(
+        codec="utf-8", exclude_characters="\\&\x00\r", exclude_categories=["Cs"]
+    ),
+    max_size=12,
+)
+MARKDOWN = st.lists(st.one_of(st.sampled_from(SNIPPETS), PLAIN), max_size=25).map("".join)
+
+# What the author may have typed where the parser put smart punctuation.
+_TYPED_AS = {
+    "“": re.escape('"'),
+    "”": re.escape('"'),
+    "‘": "'",
+    "’": "'",
+    "–": "--",
+    "—": "---",
+    "±": r"\+-",
+    "…": r"\.{2,}",
+    "©": r"\([cC]\)",
+    "®": r"\([rR]\)",
+    "™": r"\([tT][mM]\)",
+    "?": r"[?!]+",
+    "!": r"[?!]+",
+}
+
+
+def typed_pattern(text: str) -> str:
+    """A pattern for what the author may have typed to get ``text`` from the parser."""
+    return "".join(
+        f"(?:{re.escape(ch)}|{_TYPED_AS[ch]})" if ch in _TYPED_AS else re.escape(ch) for ch in text
+    )
+
+
+def single_file(markdown: str):
+    return text_source(markdown, "gen.md")
+
+
+@given(MARKDOWN)
+def test_parsing_any_text_raises_nothing_but_manuscript_errors(markdown: str) -> None:
+    try:
+        document_of(single_file(markdown), single_file=True)
+    except ManuscriptError as exc:
+        assert exc.diagnostics, "a ManuscriptError always says what is wrong"
+
+
+@given(MARKDOWN)
+def test_every_text_in_the_model_comes_from_the_input(markdown: str) -> None:
+    parsed = parse(markdown)
+    markdown, _ = normalize_text(markdown, "test.md")  # what the reader hands on
+    captions = {
+        id(node) for f in walk_nodes(parsed.blocks) if isinstance(f, Figure) for node in f.caption
+    }  # a figure's caption is its image's alt text, flattened: not a span of the input
+    for node in walk_nodes([parsed.blocks, list(parsed.notes.values())]):
+        if isinstance(node, Text) and id(node) not in captions:
+            assert re.search(typed_pattern(node.text), markdown), node.text
+
+
+@given(MARKDOWN)
+@example("Line\x0bbreak pasted from a word processor.")
+@example("A form\x0cfeed.")
+def test_epub_pages_are_well_formed_xml_or_the_build_says_why(markdown: str) -> None:
+    try:
+        document, _ = document_of(single_file(markdown), single_file=True)
+    except ManuscriptError:
+        return
+    renderer = Renderer(document, RenderContext("epub"))
+    for part in renderer.parts:
+        etree.fromstring(renderer.render_part(part).encode("utf-8"))
+
+
+@given(MARKDOWN)
+def test_note_references_point_at_their_source(markdown: str) -> None:
+    lines = markdown.split("\n")
+    for ref in walk_nodes(parse(markdown).blocks):
+        if isinstance(ref, NoteRef) and not ref.label.startswith("^"):
+            line = lines[ref.pos.line - 1]
+            assert line[ref.pos.col - 1 :].startswith(f"[^{ref.label}]"), (ref, line)
+
+
+# Chapters as (series, [labels referenced in order]); every label is defined.
+CHAPTERS = st.lists(
+    st.tuples(
+        st.sampled_from(["sources", "translator", "editor"]),
+        st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=0, max_size=8),
+    ),
+    min_size=1,
+    max_size=5,
+)
+
+
+@given(CHAPTERS)
+def test_notes_are_numbered_one_to_n_per_series_in_order_of_first_reference(chapters) -> None:
+    sources = []
+    for index, (series, labels) in enumerate(chapters):
+        refs = " ".join(f"Text[^{label}]." for label in labels)
+        definitions = "".join(f"\n[^{label}]: Note {label}.\n" for label in sorted(set(labels)))
+        sources.append(
+            text_source(
+                f"# Chapter {index}\n\n{refs}\n{definitions}", f"c{index}.md", {"notes": series}
+            )
+        )
+    document, warnings = document_of(*sources)
+    assert warnings == []
+
+    expected: dict[str, list[tuple[str, str]]] = {}
+    for index, (series, labels) in enumerate(chapters):
+        for label in labels:
+            key = (f"c{index}.md", label)
+            if key not in expected.setdefault(series, []):
+                expected[series].append(key)
+    numbered = {s.id: s.notes for s in document.note_series}
+    assert set(numbered) == {series for series, keys in expected.items() if keys}
+    for series, notes in numbered.items():
+        assert [n.number for n in notes] == list(range(1, len(notes) + 1))
+        assert [(n.pos.path, n.label) for n in notes] == expected[series]
+
+    by_id = {n.id: n for notes in numbered.values() for n in notes}
+    ref_ids = []
+    for ref in walk_nodes(document.chapters):
+        if isinstance(ref, NoteRef):
+            assert by_id[ref.note_id].label == ref.label
+            ref_ids.append(ref.ref_id)
+    assert len(ref_ids) == len(set(ref_ids))
+    assert sorted(ref_ids) == sorted(i for n in by_id.values() for i in n.ref_ids())
+
+
+TEXT = st.text(alphabet=st.sampled_from("AIKNSCdeo .-0123456789 \u2013"), min_size=0, max_size=40)
+
+
+@given(TEXT)
+def test_typesetting_changes_only_dashes_and_spaces(text: str) -> None:
+    typeset = typeset_text(text)
+    assert len(typeset) == len(text)
+    for before, after in zip(text, typeset, strict=True):
+        assert before == after or (before, after) in {("-", "–"), (" ", NBSP)}
+
+
+@given(TEXT)
+def test_typesetting_is_idempotent(text: str) -> None:
+    once = typeset_text(text)
+    assert typeset_text(once) == once
+
+
+@given(st.text(max_size=40))
+def test_slugs_are_xml_ids(text: str) -> None:
+    """Latin titles give ASCII ids; titles in other scripts keep their letters (XML allows them)."""
+    slug = slugify(text)
+    assert re.fullmatch(r"[^\W\d_][\w]*(-[\w]+)*", slug)
+    assert "_" not in slug
