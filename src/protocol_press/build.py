@@ -24,12 +24,12 @@ from .metadata import parse_metadata
 from .model import Document, Image
 from .parser import parse_manuscript
 from .reader import Manuscript, read_manuscript
-from .render import Asset, RenderContext, Renderer, images_in
+from .render import Asset, Format, RenderContext, Renderer, images_in
 from .styles import StyleSet, resolve_styles
 from .transform import build_document
 
 if TYPE_CHECKING:
-    from .writers.pdf import RenderWarning
+    from .writers.pdf import Layout, RenderWarning
 
 FORMATS = ("epub", "pdf")
 PAPERS = ("a4", "letter", "a5")
@@ -84,47 +84,68 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
         document, doc_warnings = build_document(metadata, parsed)
         assets = collect_assets(document, manuscript)
     result.warnings += list(manuscript.warnings) + meta_warnings + doc_warnings
-    build_time = build_timestamp(document)
-    styles = resolve_styles(manuscript.styles_dir)
     out_dir = options.out or manuscript.default_output
+    book = _Book(document, assets, resolve_styles(manuscript.styles_dir),
+                 build_timestamp(document), manuscript)  # fmt: skip
+    layouts: dict[str, Layout] = {}
+
+    def layout(paper: str) -> Layout:
+        if paper not in layouts:
+            layouts[paper] = _lay_out(book, paper)
+        return layouts[paper]
+
     rendered: dict[str, bytes] = {}
-    if "epub" in options.formats:
-        with stage("epub"):
-            rendered["epub"] = _epub(document, assets, styles, build_time)
     if "pdf" in options.formats:
         with stage("pdf"):
-            data, pdf_warnings = _pdf(
-                document, assets, styles, build_time, options.paper, manuscript
-            )
-            rendered["pdf"] = data
-            result.warnings += [_render_warning(w) for w in pdf_warnings]
+            rendered["pdf"] = _pdf(layout(options.paper), metadata.identifier)
+    if "epub" in options.formats:
+        with stage("epub"):
+            # The ebook's page numbers are those of the A4 print edition.
+            rendered["epub"] = _epub(book, layout("a4"))
+    result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
     return result
 
 
-def _epub(
-    document: Document, assets: dict[str, Asset], styles: StyleSet, build_time: datetime
-) -> bytes:
-    from .writers.epub import write_epub
+@dataclass(frozen=True, slots=True)
+class _Book:
+    """What every writer needs: the document and where its files and styles are."""
 
-    renderer = Renderer(document, RenderContext("epub", assets=assets, build_time=build_time))
-    return write_epub(document, renderer, styles, build_time)
+    document: Document
+    assets: dict[str, Asset]
+    styles: StyleSet
+    build_time: datetime
+    manuscript: Manuscript
+
+    def renderer(self, fmt: Format, paper: str = "a4") -> Renderer:
+        context = RenderContext(fmt, assets=self.assets, paper=paper, build_time=self.build_time)
+        return Renderer(self.document, context)
 
 
-def _pdf(
-    document: Document,
-    assets: dict[str, Asset],
-    styles: StyleSet,
-    build_time: datetime,
-    paper: str,
-    manuscript: Manuscript,
-) -> tuple[bytes, list[RenderWarning]]:
+def _lay_out(book: _Book, paper: str) -> Layout:
+    from .writers.pdf import lay_out
+
+    renderer = book.renderer("pdf", paper)
+    return lay_out(renderer, book.styles, [book.manuscript.root], book.build_time, paper)
+
+
+def _pdf(layout: Layout, identifier: str) -> bytes:
     from .writers.pdf import write_pdf
 
-    context = RenderContext("pdf", assets=assets, paper=paper, build_time=build_time)
-    renderer = Renderer(document, context)
-    return write_pdf(renderer, styles, [manuscript.root], build_time, paper)
+    return write_pdf(layout, identifier)
+
+
+def _epub(book: _Book, a4: Layout) -> bytes:
+    from .accessibility import BookFacts
+    from .writers.epub import write_epub
+    from .writers.pagelist import page_starts
+
+    renderer = book.renderer("epub")
+    starts = page_starts(a4.document.pages, a4.root, [part.id for part in renderer.parts])
+    source = f"{book.document.metadata.title}, A4 print edition"
+    facts = BookFacts(page_list_source=source if starts else "")
+    return write_epub(book.document, renderer, book.styles, book.build_time, facts, starts)
 
 
 def _render_warning(found: RenderWarning) -> Diagnostic:

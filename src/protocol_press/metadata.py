@@ -18,7 +18,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
-from .model import Contributor, Metadata, SourceArchive
+from .model import AccessibilityClaims, Contributor, Metadata, SourceArchive
 
 KNOWN_KEYS = frozenset(
     {
@@ -188,6 +188,7 @@ def parse_metadata(
         issuing_body=check.prose(check.mapping(data, "session"), "body"),
         note_series=_note_series(check, data),
         edition_note=check.prose(data, "edition-note"),
+        accessibility=_accessibility(check, data),
     )
     errors = check.diagnostics
     if errors:
@@ -266,6 +267,19 @@ def _source(check: _Checker, data: dict[str, Any]) -> SourceArchive:
         url=check.text(src, "url"),
         rights=check.prose_list(src, "rights"),
         funding=check.prose(src, "funding"),
+    )
+
+
+def _accessibility(check: _Checker, data: dict[str, Any]) -> AccessibilityClaims:
+    claims = check.mapping(data, "accessibility")
+    return AccessibilityClaims(
+        access_modes=check.text_list(claims, "access-mode"),
+        access_modes_sufficient=check.text_list(claims, "access-mode-sufficient"),
+        features=check.text_list(claims, "features"),
+        hazards=check.text_list(claims, "hazards"),
+        summary=check.prose(claims, "summary"),
+        conforms_to=check.text(claims, "conforms-to"),
+        certified_by=check.prose(claims, "certified-by"),
     )
 
 

@@ -358,6 +358,19 @@ class SourceArchive:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessibilityClaims:
+    """What the author states about accessibility; an empty field is derived from the book."""
+
+    access_modes: tuple[str, ...] = ()
+    access_modes_sufficient: tuple[str, ...] = ()
+    features: tuple[str, ...] = ()
+    hazards: tuple[str, ...] = ()
+    summary: str = ""
+    conforms_to: str = ""
+    certified_by: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """The manuscript's metadata, in Pandoc's EPUB vocabulary plus the archive's details."""
 
@@ -380,6 +393,7 @@ class Metadata:
     issuing_body: str = ""
     note_series: tuple[tuple[str, str], ...] = ()
     edition_note: str = ""
+    accessibility: AccessibilityClaims = field(default_factory=AccessibilityClaims)
 
     @property
     def authors(self) -> tuple[str, ...]:

@@ -48,6 +48,7 @@ CHAPTER_SEMANTICS: dict[str, tuple[str, str]] = {
 DEFAULT_LABELS: dict[str, str] = {
     "contents": "Contents",
     "landmarks": "Landmarks",
+    "pages": "Pages",
     "notes": "Notes",
     "start": "Start of reading",
     "backlink": "Back to the text",
@@ -124,6 +125,7 @@ class RenderContext:
     assets: dict[str, Asset] = field(default_factory=dict)
     paper: str = "a4"
     build_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
+    page_list: list[tuple[str, str]] = field(default_factory=list)
 
 
 # ------------------------------------------------------------------ the plan
@@ -270,6 +272,9 @@ class Renderer:
             return f"{self._files.get(anchor, '')}#{anchor}"
         return f"#{anchor}"
 
+    def part_file(self, part_id: str) -> str:
+        return next(part.file for part in self.parts if part.id == part_id)
+
     def link_href(self, target: str) -> str:
         return self.href(target[1:]) if target.startswith("#") else target
 
@@ -309,6 +314,7 @@ class Renderer:
             "generator": f"protocol-press {__version__}",
             "paper": self.context.paper,
             "contributor_roles": CONTRIBUTOR_ROLES,
+            "page_list": self.context.page_list,
             "edition_date": _long_date(self.document.metadata.date),
             "build_time": self.context.build_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

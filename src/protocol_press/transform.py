@@ -24,6 +24,7 @@ from .model import (
     Emphasis,
     Figure,
     Heading,
+    Image,
     Inline,
     Link,
     Metadata,
@@ -131,7 +132,62 @@ def typeset_text(text: str) -> str:
 
 
 def typeset(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    nodes = map_runs(nodes, place_note_refs)
     return map_nested(nodes, lambda n: Text(typeset_text(n.text)) if isinstance(n, Text) else n)
+
+
+def map_runs(nodes: tuple[Inline, ...], fn: InlineMap) -> tuple[Inline, ...]:
+    """Apply ``fn`` to a run of siblings and to every run nested inside it."""
+    nested = tuple(
+        replace(n, children=map_runs(n.children, fn))
+        if isinstance(n, Emphasis | Strong | Deleted | Span | Link)
+        else n
+        for n in nodes
+    )
+    return fn(nested)
+
+
+# Punctuation a note number follows rather than precedes (Chicago 14.21): ``word[^1].``
+# is set ``word.¹``. Brackets and parentheses stay where the author put them.
+_PUNCTUATION_BEFORE_NOTE = re.compile(r"^[.,;:!?…”’\"]+")
+
+
+def place_note_refs(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """No space before a note reference, and closing punctuation before it."""
+    out = list(nodes)
+    index = 0
+    while index < len(out):
+        if not isinstance(out[index], NoteRef):
+            index += 1
+            continue
+        end = index
+        while end < len(out) and isinstance(out[end], NoteRef):
+            end += 1
+        _tighten_before(out, index)
+        _move_punctuation(out, index, end)
+        index = end
+    return tuple(n for n in out if not (isinstance(n, Text) and not n.text))
+
+
+def _tighten_before(out: list[Inline], index: int) -> None:
+    before = out[index - 1] if index else None
+    if isinstance(before, Text) and before.text != before.text.rstrip():
+        out[index - 1] = Text(before.text.rstrip())
+
+
+def _move_punctuation(out: list[Inline], first_ref: int, after_refs: int) -> None:
+    follower = out[after_refs] if after_refs < len(out) else None
+    if not isinstance(follower, Text):
+        return
+    match = _PUNCTUATION_BEFORE_NOTE.match(follower.text)
+    if match is None:
+        return
+    out[after_refs] = Text(follower.text[match.end() :])
+    before = out[first_ref - 1] if first_ref else None
+    if isinstance(before, Text):
+        out[first_ref - 1] = Text(before.text + match.group())
+    else:
+        out.insert(first_ref, Text(match.group()))
 
 
 # ------------------------------------------------------------------- notes
@@ -253,6 +309,21 @@ def _broken_links(chapters: Sequence[Chapter], extra_ids: set[str]) -> Iterator[
                 )
 
 
+def _images_without_alt(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+    for chapter in chapters:
+        figures = [b.image for b in iter_blocks(chapter.blocks) if isinstance(b, Figure)]
+        inline = [n for n in iter_block_inlines(chapter.blocks) if isinstance(n, Image)]
+        for image in figures + inline:
+            if not image.alt.strip():
+                yield error(
+                    image.pos or chapter.pos,
+                    "image-alt-missing",
+                    f"image '{image.src}' has no text alternative",
+                    "describe it between the brackets: ![A map of Cuba with the missile sites]"
+                    f"({image.src})",
+                )
+
+
 # --------------------------------------------------------------- the stage
 
 
@@ -267,6 +338,7 @@ def build_document(
     diagnostics += list(_nested_note_refs(parsed.notes.values()))
     chapters = assign_heading_ids(chapters)
     diagnostics += list(_broken_links(chapters, extra_ids or set()))
+    diagnostics += list(_images_without_alt(chapters))
     if has_errors(diagnostics):
         raise ManuscriptError(sorted(diagnostics, key=_order))
     chapters = tuple(_typeset_chapter(c) for c in chapters)

@@ -17,17 +17,18 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 from ebooklib import epub
 
 from .. import __version__
-from ..model import Contributor, Deleted, Document
-from ..render import Renderer, TocEntry, images_in
+from ..accessibility import BookFacts, accessibility_claims
+from ..model import Contributor, Document
+from ..render import Renderer, TocEntry
 from ..styles import StyleSet
-from ..transform import iter_block_inlines
+from .pagelist import PageStart, insert_page_breaks
 
 XHTML = "application/xhtml+xml"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -41,12 +42,23 @@ class _Writer(epub.EpubWriter):  # type: ignore[misc]
         super()._write_opf_file(root)
 
 
-def write_epub(document: Document, renderer: Renderer, styles: StyleSet, mtime: datetime) -> bytes:
-    """The finished EPUB file, as bytes."""
-    book = _book_with_metadata(document, mtime)
+def write_epub(
+    document: Document,
+    renderer: Renderer,
+    styles: StyleSet,
+    mtime: datetime,
+    facts: BookFacts | None = None,
+    page_starts: Sequence[PageStart] = (),
+) -> bytes:
+    """The finished EPUB file, as bytes, with page-break markers where ``page_starts`` say."""
+    facts = facts or BookFacts()
+    renderer.context.page_list = [
+        (start.label, f"{renderer.part_file(start.part)}#{start.id}") for start in page_starts
+    ]
+    book = _book_with_metadata(document, facts)
     _add_styles(book, styles)
     _add_images(book, renderer)
-    spine = _add_documents(book, renderer)
+    spine = _add_documents(book, renderer, page_starts)
     book.spine = spine
     book.toc = _ncx_entries(renderer.toc, renderer)
     book.add_item(epub.EpubNcx())
@@ -64,7 +76,7 @@ def write_epub(document: Document, renderer: Renderer, styles: StyleSet, mtime: 
 # ------------------------------------------------------------------ metadata
 
 
-def _book_with_metadata(document: Document, mtime: datetime) -> epub.EpubBook:
+def _book_with_metadata(document: Document, facts: BookFacts) -> epub.EpubBook:
     meta = document.metadata
     book = epub.EpubBook()
     book.metadata = {}  # drop ebooklib's random identifier and its generator line
@@ -90,7 +102,7 @@ def _book_with_metadata(document: Document, mtime: datetime) -> epub.EpubBook:
             book.add_metadata("DC", name, value)
     for subject in meta.subjects:
         book.add_metadata("DC", "subject", subject)
-    _add_accessibility(book, document)
+    _add_accessibility(book, document, facts)
     return book
 
 
@@ -124,48 +136,14 @@ def _source_line(document: Document) -> str:
     return ", ".join(x for x in (source.title, source.name, source.collection) if x)
 
 
-def _add_accessibility(book: epub.EpubBook, document: Document) -> None:
-    """Schema.org accessibility metadata, derived from what the book contains."""
-    images = list(images_in(document))
-    features = [
-        "structuralNavigation",
-        "tableOfContents",
-        "readingOrder",
-        "displayTransformability",
-    ]
-    if images and all(image.alt for image in images):
-        features.append("alternativeText")
-    properties: list[tuple[str, str]] = [("schema:accessMode", "textual")]
-    if images:
-        properties.append(("schema:accessMode", "visual"))
-    properties.append(("schema:accessModeSufficient", "textual"))
-    properties += [("schema:accessibilityFeature", f) for f in features]
-    properties.append(("schema:accessibilityHazard", "none"))
-    properties.append(("schema:accessibilitySummary", _summary(document, bool(images))))
-    for name, value in properties:
-        book.add_metadata(None, "meta", value, {"property": name})
-
-
-def _summary(document: Document, has_images: bool) -> str:
-    notes = sum(len(s.notes) for s in document.note_series)
-    parts = [
-        "A text-only edition with a navigable table of contents and headings in reading order.",
-    ]
-    if notes:
-        parts.append(f"Its {notes} notes are endnotes, linked both ways with their references.")
-    if has_images:
-        parts.append("Every image has a text alternative.")
-    if _has_deleted_text(document):
-        parts.append("Text struck through in the original is marked as deleted and announced.")
-    return " ".join(parts)
-
-
-def _has_deleted_text(document: Document) -> bool:
-    return any(
-        isinstance(node, Deleted)
-        for chapter in document.chapters
-        for node in iter_block_inlines(chapter.blocks)
-    )
+def _add_accessibility(book: epub.EpubBook, document: Document, facts: BookFacts) -> None:
+    for claim in accessibility_claims(document, facts):
+        attributes = {"property": claim.property}
+        if claim.id:
+            attributes["id"] = claim.id
+        if claim.refines:
+            attributes["refines"] = claim.refines
+        book.add_metadata(None, "meta", claim.value, attributes)
 
 
 # ------------------------------------------------------------------ contents
@@ -202,14 +180,20 @@ def _cover_name(renderer: Renderer) -> str:
     return asset.epub_name if asset else ""
 
 
-def _add_documents(book: epub.EpubBook, renderer: Renderer) -> list[epub.EpubItem]:
+def _add_documents(
+    book: epub.EpubBook, renderer: Renderer, page_starts: Sequence[PageStart]
+) -> list[epub.EpubItem]:
     spine = []
     for part in renderer.parts:
+        xhtml = renderer.render_part(part)
+        starts = [s for s in page_starts if s.part == part.id]
+        if starts:
+            xhtml = insert_page_breaks(xhtml, part.id, starts)
         item = epub.EpubItem(
             uid=part.id,
             file_name=part.file,
             media_type=XHTML,
-            content=renderer.render_part(part).encode("utf-8"),
+            content=xhtml.encode("utf-8"),
         )
         item.properties = ["nav"] if part.kind == "contents" else []
         book.add_item(item)

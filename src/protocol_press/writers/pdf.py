@@ -142,14 +142,26 @@ def _source_date_epoch(moment: datetime) -> Iterator[None]:
             os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def write_pdf(
+@dataclass(slots=True)
+class Layout:
+    """A laid-out print edition: WeasyPrint's pages, the HTML tree they came from,
+    and what WeasyPrint warned about on the way."""
+
+    document: Any
+    root: Any
+    paper: str
+    warnings: list[RenderWarning]
+    build_time: datetime
+
+
+def lay_out(
     renderer: Renderer,
     styles: StyleSet,
     allowed: Sequence[Path],
     build_time: datetime,
     paper: str = "a4",
-) -> tuple[bytes, list[RenderWarning]]:
-    """The finished PDF as bytes, and WeasyPrint's warnings."""
+) -> Layout:
+    """Lay the book out in pages (the slow step), ready to be written or measured."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -164,17 +176,23 @@ def write_pdf(
     sheets.append(CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts))
     with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
         source = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
-        laid_out = source.render(stylesheets=sheets, font_config=fonts, pdf_variant="pdf/ua-1")
-        _add_language(laid_out.metadata, renderer.document.metadata.lang)
-        output = io.BytesIO()
-        laid_out.write_pdf(
+        document = source.render(stylesheets=sheets, font_config=fonts, pdf_variant="pdf/ua-1")
+    _add_language(document.metadata, renderer.document.metadata.lang)
+    return Layout(document, source.etree_element, paper, warnings, build_time)
+
+
+def write_pdf(layout: Layout, identifier: str) -> bytes:
+    """The laid-out book as a tagged PDF/UA-1 file."""
+    output = io.BytesIO()
+    with _collect_warnings(layout.warnings), _source_date_epoch(layout.build_time):
+        layout.document.write_pdf(
             output,
             pdf_variant="pdf/ua-1",
-            pdf_identifier=_pdf_identifier(renderer.document.metadata.identifier),
+            pdf_identifier=_pdf_identifier(identifier),
             uncompressed_pdf=False,
             custom_metadata=True,
         )
-    return output.getvalue(), warnings
+    return output.getvalue()
 
 
 def _add_language(metadata: Any, lang: str) -> None:

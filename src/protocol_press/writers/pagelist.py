@@ -1,0 +1,191 @@
+"""Print page numbers inside the ebook: where each page of the PDF begins.
+
+The PDF's layout says, for every page, which element its first line of text
+belongs to and how far into that element's text the page begins. Both formats
+come from the same templates, so the element can be found again in the EPUB
+document of the same part: it is the n-th text block (``p``, ``h1`` ... ``li``)
+of the part's section. There a page-break marker is inserted before the word
+the page begins with (a page that begins inside a word gets its marker before
+that word, never inside it).
+
+Offsets count letters and digits only, so hyphens added by hyphenation, white
+space and generated content (list numbers, contents page numbers) never shift
+them. Text meant for screen readers only is skipped on both sides.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from weasyprint.formatting_structure import boxes
+
+XHTML_NS = "http://www.w3.org/1999/xhtml"
+EPUB_NS = "http://www.idpf.org/2007/ops"
+TEXT_BLOCKS = frozenset(
+    {"p", "h1", "h2", "h3", "h4", "h5", "h6", "li", "td", "th", "figcaption", "pre", "caption"}
+)
+HIDDEN_CLASS = "visually-hidden"
+# Where a marker cannot stand before the block (a list, a table row or a navigation
+# document takes no loose phrasing), it goes inside the block.
+_NO_LOOSE_CHILDREN = frozenset({"ol", "ul", "tr", "thead", "tbody", "tfoot", "table", "nav"})
+
+
+@dataclass(frozen=True, slots=True)
+class PageStart:
+    """Page ``number`` begins in the ``block``-th text block of part ``part``, after
+    ``offset`` letters and digits of that block."""
+
+    number: int
+    part: str
+    block: int
+    offset: int
+
+    @property
+    def id(self) -> str:
+        return f"page-{self.number}"
+
+    @property
+    def label(self) -> str:
+        return str(self.number)
+
+
+# ------------------------------------------------------------- the PDF side
+
+
+def page_starts(pages: Sequence[Any], root: Any, part_ids: Sequence[str]) -> list[PageStart]:
+    """Where each laid-out page begins (WeasyPrint pages and the HTML tree they came from)."""
+    blocks = _block_positions(root, set(part_ids))
+    seen: dict[int, int] = {}
+    starts = []
+    for number, page in enumerate(pages, start=1):
+        first: tuple[Any, int] | None = None
+        for text, block in _text_boxes(page._page_box, None):
+            if block is None or id(block) not in blocks:
+                continue
+            if first is None:
+                first = (block, seen.get(id(block), 0))
+            seen[id(block)] = seen.get(id(block), 0) + _letters(text)
+        if first is not None:
+            part, index = blocks[id(first[0])]
+            starts.append(PageStart(number, part, index, first[1]))
+    return starts
+
+
+def _block_positions(root: Any, part_ids: set[str]) -> dict[int, tuple[str, int]]:
+    """Each text block of the HTML: its part and its index among the part's text blocks."""
+    positions: dict[int, tuple[str, int]] = {}
+    for element in root.iter():
+        if element.get("id") in part_ids:
+            for index, block in enumerate(_text_blocks(element, _local)):
+                positions[id(block)] = (str(element.get("id")), index)
+    return positions
+
+
+def _text_boxes(box: Any, block: Any) -> Iterator[tuple[str, Any]]:
+    """The text of a page in order, each with the text block it belongs to."""
+    if isinstance(box, boxes.MarginBox) or "::" in (box.element_tag or ""):
+        return  # running heads, folios, list numbers and generated text
+    element = box.element
+    if element is not None and HIDDEN_CLASS in (element.get("class") or "").split():
+        return
+    if isinstance(box, boxes.BlockContainerBox) and _local(element) in TEXT_BLOCKS:
+        block = element
+    if isinstance(box, boxes.TextBox):
+        yield box.text, block
+    for child in getattr(box, "children", ()):
+        yield from _text_boxes(child, block)
+
+
+# ------------------------------------------------------------ the EPUB side
+
+
+def insert_page_breaks(xhtml: str, part_id: str, starts: Sequence[PageStart]) -> str:
+    """The part's XHTML document with a page-break marker where each page begins."""
+    if not starts:
+        return xhtml
+    tree = etree.fromstring(xhtml.encode("utf-8"))
+    found: Any = tree.xpath("//*[@id=$id]", id=part_id)
+    blocks = list(_text_blocks(found[0], _local))
+    for start in sorted(starts, key=lambda s: (s.block, s.offset), reverse=True):
+        _insert_marker(blocks[start.block], start)
+    body = etree.tostring(tree, encoding="unicode")
+    return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n{body}\n'
+
+
+def marker(start: PageStart) -> Any:
+    """``<span epub:type="pagebreak" role="doc-pagebreak" id="page-7" aria-label="7"/>``"""
+    element = etree.Element(f"{{{XHTML_NS}}}span", nsmap={"epub": EPUB_NS})
+    element.set(f"{{{EPUB_NS}}}type", "pagebreak")
+    element.set("role", "doc-pagebreak")
+    element.set("id", start.id)
+    element.set("aria-label", start.label)
+    return element
+
+
+def _insert_marker(block: Any, start: PageStart) -> None:
+    span = marker(start)
+    if start.offset == 0:
+        if _local(block.getparent()) in _NO_LOOSE_CHILDREN:
+            span.tail, block.text = block.text, None
+            block.insert(0, span)
+        else:
+            block.addprevious(span)
+            span.tail = None
+        return
+    owner, attribute, cut = _text_position(block, start.offset)
+    text = getattr(owner, attribute) or ""
+    setattr(owner, attribute, text[:cut])
+    span.tail = text[cut:]
+    if attribute == "text":
+        owner.insert(0, span)
+    else:
+        owner.addnext(span)
+
+
+def _text_position(block: Any, offset: int) -> tuple[Any, str, int]:
+    """The text node and index where the ``offset``-th letter begins its word."""
+    counted = 0
+    for owner, attribute in _text_slots(block):
+        text = getattr(owner, attribute) or ""
+        for index, char in enumerate(text):
+            if not char.isalnum():
+                continue
+            if counted == offset:
+                while index > 0 and text[index - 1].isalnum():
+                    index -= 1
+                return owner, attribute, index
+            counted += 1
+    raise ValueError(f"page start {offset} is past the end of the block")
+
+
+def _text_slots(element: Any) -> Iterator[tuple[Any, str]]:
+    """The element's text nodes in reading order, as (owner, 'text' | 'tail')."""
+    yield element, "text"
+    for child in element:
+        if not _is_hidden(child):
+            yield from _text_slots(child)
+        yield child, "tail"
+
+
+def _text_blocks(section: Any, local: Any) -> Iterator[Any]:
+    for element in section.iter():
+        if isinstance(element.tag, str) and local(element) in TEXT_BLOCKS:
+            yield element
+
+
+def _is_hidden(element: Any) -> bool:
+    return HIDDEN_CLASS in (element.get("class") or "").split()
+
+
+def _local(element: Any) -> str:
+    """The tag without its namespace: html5lib's trees have none, lxml's XHTML has one."""
+    if element is None or not isinstance(element.tag, str):
+        return ""
+    return str(element.tag).rsplit("}", 1)[-1]
+
+
+def _letters(text: str) -> int:
+    return sum(1 for char in text if char.isalnum())
