@@ -82,6 +82,7 @@ def xpath(root, expression: str) -> list:
 
 def test_epub_has_one_page_per_part(epub_pages) -> None:
     assert list(epub_pages) == [
+        "cover.xhtml",
         "titlepage.xhtml",
         "imprint.xhtml",
         "nav.xhtml",

@@ -220,3 +220,46 @@ def test_typography_reaches_text_notes_and_titles_but_not_code() -> None:
     assert paragraph.children[1].text == "1918-1993"
     note_text = document.note_series[0].notes[0].children[0].children[0]
     assert note_text == Text(f"From 22–23{NBSP}October.")
+
+
+# ------------------------------------------------------------ note placement
+
+
+def paragraph_text(document) -> str:
+    """The first paragraph with each note reference written as ^n."""
+    (first, *_) = document.chapters[0].blocks
+    return "".join(
+        f"^{n.number}" if isinstance(n, NoteRef) else n.text
+        for n in first.children
+        if isinstance(n, NoteRef | Text)
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("A word[^a]. Next.", "A word.^1 Next."),
+        ("A word [^a], next.", "A word,^1 next."),
+        ("He said “yes[^a]” then.", "He said “yes”^1 then."),
+        ("Two notes[^a][^b]; then.", "Two notes;^1^2 then."),
+        ("[trousers.][^a] Then.", "[trousers.]^1 Then."),
+        ("Kept (inside[^a]) here.", "Kept (inside^1) here."),
+    ],
+)
+def test_note_references_follow_closing_punctuation_with_no_space_before(
+    body: str, expected: str
+) -> None:
+    notes = "\n\n[^a]: One.\n\n[^b]: Two.\n"
+    document, _ = document_of(chapter("a.md", body + notes))
+    assert paragraph_text(document) == expected
+
+
+# ------------------------------------------------------------------ images
+
+
+def test_an_image_without_alt_text_is_an_error_at_the_image() -> None:
+    diagnostics = diagnostics_of(chapter("a.md", "Some text.\n\n![](map.png)\n"))
+    found = one_with_code(diagnostics, "image-alt-missing")
+    assert found.severity is Severity.ERROR
+    assert (found.pos.path, found.pos.line, found.pos.col) == ("a.md", 5, 5)
+    assert "map.png" in found.hint

@@ -47,6 +47,8 @@ KNOWN_KEYS = frozenset(
         "toc-title",
         "css",
         "stylesheet",
+        "accessibility",
+        "editorial-brackets",
     }
 )
 
@@ -101,6 +103,13 @@ class _Checker:
 
     def prose_list(self, data: dict[str, Any], key: str) -> tuple[str, ...]:
         return tuple(smart_punctuation(v) for v in self.text_list(data, key))
+
+    def flag(self, data: dict[str, Any], key: str) -> bool:
+        value = data.get(key, False)
+        if isinstance(value, bool):
+            return value
+        self.fail(key, "true or false", f"{key}: true")
+        return False
 
     def date(self, data: dict[str, Any], key: str) -> date | None:
         value = data.get(key)
@@ -189,6 +198,7 @@ def parse_metadata(
         note_series=_note_series(check, data),
         edition_note=check.prose(data, "edition-note"),
         accessibility=_accessibility(check, data),
+        editorial_brackets=check.flag(data, "editorial-brackets"),
     )
     errors = check.diagnostics
     if errors:

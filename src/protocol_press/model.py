@@ -394,6 +394,7 @@ class Metadata:
     note_series: tuple[tuple[str, str], ...] = ()
     edition_note: str = ""
     accessibility: AccessibilityClaims = field(default_factory=AccessibilityClaims)
+    editorial_brackets: bool = False
 
     @property
     def authors(self) -> tuple[str, ...]:

@@ -48,11 +48,14 @@ CHAPTER_SEMANTICS: dict[str, tuple[str, str]] = {
 DEFAULT_LABELS: dict[str, str] = {
     "contents": "Contents",
     "landmarks": "Landmarks",
+    "cover": "Cover",
+    "cover_alt": "Cover of ",
     "pages": "Pages",
     "notes": "Notes",
     "start": "Start of reading",
     "backlink": "Back to the text",
     "deleted_start": "Crossed out in the original: ",
+    "editorial": "Editor’s insertion: ",
     "deleted_end": " (end of crossed-out passage)",
     "imprint": "Imprint",
     "title_page": "Title page",
@@ -126,14 +129,18 @@ class RenderContext:
     paper: str = "a4"
     build_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     page_list: list[tuple[str, str]] = field(default_factory=list)
+    cover: str = ""
 
 
 # ------------------------------------------------------------------ the plan
 
 
-def plan_parts(document: Document) -> list[Part]:
-    """The reading order: title page, imprint, contents, chapters, notes, back matter."""
-    parts = [
+def plan_parts(document: Document, fmt: Format = "pdf") -> list[Part]:
+    """The reading order: (the ebook's cover,) title page, imprint, contents, chapters,
+    notes, back matter. In print the title page is the cover."""
+    cover = Part("cover", "cover", "cover.xhtml", DEFAULT_LABELS["cover"], in_toc=False)
+    parts = [cover] if fmt == "epub" else []
+    parts += [
         Part(
             "titlepage",
             "titlepage",
@@ -261,7 +268,7 @@ class Renderer:
     def __init__(self, document: Document, context: RenderContext) -> None:
         self.document = document
         self.context = context
-        self.parts = plan_parts(document)
+        self.parts = plan_parts(document, context.fmt)
         self.toc = table_of_contents(self.parts)
         self._files = anchor_files(document, self.parts)
         self.env = _environment()
@@ -315,6 +322,7 @@ class Renderer:
             "paper": self.context.paper,
             "contributor_roles": CONTRIBUTOR_ROLES,
             "page_list": self.context.page_list,
+            "cover": self.context.cover,
             "edition_date": _long_date(self.document.metadata.date),
             "build_time": self.context.build_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
         }

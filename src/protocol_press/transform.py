@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 
 from .diagnostics import Diagnostic, ManuscriptError, error, has_errors
 from .model import (
+    Attrs,
     Block,
     BlockQuote,
     BulletList,
@@ -341,12 +342,45 @@ def build_document(
     diagnostics += list(_images_without_alt(chapters))
     if has_errors(diagnostics):
         raise ManuscriptError(sorted(diagnostics, key=_order))
+    if metadata.editorial_brackets:
+        chapters = tuple(_mark_editorial(c) for c in chapters)
     chapters = tuple(_typeset_chapter(c) for c in chapters)
     series = tuple(
         replace(s, notes=tuple(_typeset_note(n) for n in s.notes))
         for s in numbering.series(metadata)
     )
     return Document(metadata, chapters, series), diagnostics
+
+
+_EDITORIAL = re.compile(r"\[[^\[\]]+\]")
+EDITORIAL_CLASS = "editorial"
+
+
+def mark_editorial_brackets(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """``[trade]`` becomes a span of class ``editorial``, so a screen reader can say
+    that the words are the editor's. Brackets around other markup (a deleted
+    passage, a link) are left as they are."""
+    out: list[Inline] = []
+    for node in nodes:
+        if not isinstance(node, Text):
+            out.append(node)
+            continue
+        position = 0
+        for match in _EDITORIAL.finditer(node.text):
+            if match.start() > position:
+                out.append(Text(node.text[position : match.start()]))
+            out.append(Span((Text(match.group()),), Attrs(classes=(EDITORIAL_CLASS,))))
+            position = match.end()
+        if position < len(node.text):
+            out.append(Text(node.text[position:]))
+    return tuple(out)
+
+
+def _mark_editorial(chapter: Chapter) -> Chapter:
+    def mark(run: tuple[Inline, ...]) -> tuple[Inline, ...]:
+        return map_runs(run, mark_editorial_brackets)
+
+    return replace(chapter, blocks=tuple(map_inlines(b, mark) for b in chapter.blocks))
 
 
 def _typeset_chapter(chapter: Chapter) -> Chapter:

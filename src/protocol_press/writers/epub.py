@@ -25,12 +25,14 @@ from ebooklib import epub
 
 from .. import __version__
 from ..accessibility import BookFacts, accessibility_claims
+from ..cover import generate_cover
 from ..model import Contributor, Document
-from ..render import Renderer, TocEntry
+from ..render import DEFAULT_LABELS, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
 from .pagelist import PageStart, insert_page_breaks
 
 XHTML = "application/xhtml+xml"
+GENERATED_COVER = "images/cover.png"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
 
@@ -58,7 +60,9 @@ def write_epub(
     book = _book_with_metadata(document, facts)
     _add_styles(book, styles)
     _add_images(book, renderer)
+    _add_generated_cover(book, renderer, styles)
     spine = _add_documents(book, renderer, page_starts)
+    book.guide = _guide(renderer)
     book.spine = spine
     book.toc = _ncx_entries(renderer.toc, renderer)
     book.add_item(epub.EpubNcx())
@@ -66,7 +70,13 @@ def write_epub(
     writer = _Writer(
         buffer,
         book,
-        {"epub3_pages": False, "epub3_landmark": False, "raise_exceptions": True, "mtime": mtime},
+        {
+            "epub3_pages": False,
+            "epub3_landmark": False,
+            "raise_exceptions": True,
+            "mtime": mtime,
+            "epub2_guide": True,
+        },
     )
     writer.process()
     writer.write()
@@ -160,6 +170,8 @@ def _add_styles(book: epub.EpubBook, styles: StyleSet) -> None:
 
 
 def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
+    """The manuscript's images; the one its metadata names as ``cover-image`` is the cover."""
+    cover = renderer.context.assets.get(renderer.document.metadata.cover_image)
     for number, asset in enumerate(
         sorted(renderer.context.assets.values(), key=lambda a: a.epub_name), start=1
     ):
@@ -169,15 +181,32 @@ def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
             media_type=asset.media_type,
             content=asset.source.read_bytes(),
         )
-        if asset.epub_name == _cover_name(renderer):
-            item.properties = ["cover-image"]
+        if asset is cover:
+            _make_cover(book, renderer, item)
         book.add_item(item)
 
 
-def _cover_name(renderer: Renderer) -> str:
-    cover = renderer.document.metadata.cover_image
-    asset = renderer.context.assets.get(cover) if cover else None
-    return asset.epub_name if asset else ""
+def _add_generated_cover(book: epub.EpubBook, renderer: Renderer, styles: StyleSet) -> None:
+    """Without a ``cover-image`` of the author's, a cover set from the metadata."""
+    if renderer.context.cover:
+        return
+    fonts = styles.locate(styles.print.parent / "fonts")
+    item = epub.EpubItem(
+        uid="cover-image",
+        file_name=GENERATED_COVER,
+        media_type="image/png",
+        content=generate_cover(renderer.document.metadata, fonts),
+    )
+    _make_cover(book, renderer, item)
+    book.add_item(item)
+
+
+def _make_cover(book: epub.EpubBook, renderer: Renderer, item: epub.EpubItem) -> None:
+    """Declare the cover image three ways: EPUB 3's property, EPUB 2's meta (which Kindle
+    conversion reads) and the cover page that shows it first in the reading order."""
+    item.properties = ["cover-image"]
+    book.add_metadata(None, "meta", "", {"name": "cover", "content": item.id})
+    renderer.context.cover = item.file_name
 
 
 def _add_documents(
@@ -199,6 +228,16 @@ def _add_documents(
         book.add_item(item)
         spine.append(item)
     return spine
+
+
+def _guide(renderer: Renderer) -> list[dict[str, str]]:
+    """The EPUB 2 guide, for older readers and Kindle conversion: cover, contents, text."""
+    guide = [{"type": "cover", "href": "cover.xhtml", "title": DEFAULT_LABELS["cover"]}]
+    guide.append({"type": "toc", "href": "nav.xhtml", "title": DEFAULT_LABELS["contents"]})
+    start = start_of_reading(renderer.parts)
+    if start is not None:
+        guide.append({"type": "text", "href": start.file, "title": start.title})
+    return guide
 
 
 def _ncx_entries(entries: Iterable[TocEntry], renderer: Renderer) -> list[Any]:
