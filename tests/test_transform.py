@@ -263,3 +263,24 @@ def test_an_image_without_alt_text_is_an_error_at_the_image() -> None:
     assert found.severity is Severity.ERROR
     assert (found.pos.path, found.pos.line, found.pos.col) == ("a.md", 5, 5)
     assert "map.png" in found.hint
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("about 2,000 kilometres away", f"about 2,000{NBSP}kilometres away"),
+        ("40 per cent of them", f"40{NBSP}per cent of them"),
+        ("ISBN 978-0-393-04070-8", "ISBN 978-0-393-04070-8"),
+        ("for 2-3 more years", "for 2\u20133 more years"),
+    ],
+)
+def test_numbers_keep_their_units_and_chains_keep_their_hyphens(text: str, expected: str) -> None:
+    assert typeset_text(text) == expected
+
+
+def test_a_note_too_long_to_pop_up_is_a_warning() -> None:
+    long_note = "word " * 1100
+    diagnostics = diagnostics_of(chapter("a.md", f"Text.[^a]\n\n[^a]: {long_note}\n"))
+    found = one_with_code(diagnostics, "note-long")
+    assert found.severity is Severity.WARNING
+    assert found.pos.line == 5

@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from .diagnostics import Diagnostic, ManuscriptError, error, has_errors
+from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
 from .model import (
     Attrs,
     Block,
@@ -117,18 +117,24 @@ def iter_blocks(blocks: Iterable[Block]) -> Iterator[Block]:
 # -------------------------------------------------------------- typography
 
 _INITIAL_GAP = re.compile(r"(?<![\w.])(\w\.|Cdes?\.|No\.|Nos\.|pp?\.|vol\.)[ ](?=\w)")
-_NUMBER_RANGE = re.compile(r"(?<=\d)-(?=\d)")
+# A range of page numbers, years or days: not a chain such as an ISBN or a telephone number.
+_NUMBER_RANGE = re.compile(r"(?<![\d-])(\d{1,4})-(\d{1,4})(?![\d-])")
 _DAY_MONTH = re.compile(
     r"\b(\d{1,2}) (?=(January|February|March|April|May|June|July|August|September|October"
     r"|November|December)\b)"
+)
+_NUMBER_UNIT = re.compile(
+    r"(?<=\d) (?=(?:kilometres|kilometers|km|miles|metres|meters|kilograms|kg|tonnes|tons"
+    r"|per cent|percent|%|hours|minutes|days|weeks|months|years|BC|AD)\b)"
 )
 NBSP = "\u00a0"
 
 
 def typeset_text(text: str) -> str:
     """Typography on plain text: number ranges get an en dash, initials stay with names."""
-    text = _NUMBER_RANGE.sub("\u2013", text)
+    text = _NUMBER_RANGE.sub(lambda m: f"{m.group(1)}\u2013{m.group(2)}", text)
     text = _INITIAL_GAP.sub(lambda m: m.group(1) + NBSP, text)
+    text = _NUMBER_UNIT.sub(NBSP, text)
     return _DAY_MONTH.sub(lambda m: m.group(1) + NBSP, text)
 
 
@@ -249,6 +255,22 @@ def _undefined(ref: NoteRef) -> Diagnostic:
     )
 
 
+# Kobo pops up a note only when its text is shorter than this; a longer one opens as a page.
+POPUP_LIMIT = 5000
+
+
+def _long_notes(notes: Iterable[Note]) -> Iterator[Diagnostic]:
+    for note in notes:
+        length = sum(len(n.text) for n in iter_block_inlines(note.children) if isinstance(n, Text))
+        if length >= POPUP_LIMIT:
+            yield warning(
+                note.pos,
+                "note-long",
+                f"note [^{note.label}] has {length} characters: e-readers will not pop it up",
+                f"keep notes under {POPUP_LIMIT} characters, or move the text into an appendix",
+            )
+
+
 def _nested_note_refs(notes: Iterable[Note]) -> Iterator[Diagnostic]:
     for note in notes:
         for node in iter_block_inlines(note.children):
@@ -337,6 +359,7 @@ def build_document(
     chapters = tuple(numbering.chapter(c) for c in parsed.chapters)
     diagnostics += numbering.diagnostics
     diagnostics += list(_nested_note_refs(parsed.notes.values()))
+    diagnostics += list(_long_notes(parsed.notes.values()))
     chapters = assign_heading_ids(chapters)
     diagnostics += list(_broken_links(chapters, extra_ids or set()))
     diagnostics += list(_images_without_alt(chapters))
