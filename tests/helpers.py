@@ -91,7 +91,8 @@ def build_book(
     name: str = "",
 ) -> Book:
     """Build ``target`` into ``out`` through the library, as the CLI does."""
-    result = build(target, BuildOptions(formats=tuple(formats), paper=paper, out=out))
+    options = BuildOptions(tuple(formats), papers=(paper,), booklets=(), marks=False, out=out)
+    result = build(target, options)
     by_suffix = {path.suffix: path for path in result.outputs}
     epub, pdf = by_suffix.get(".epub"), by_suffix.get(".pdf")
     return Book(out, epub, pdf, tuple(result.warnings), name)

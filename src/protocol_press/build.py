@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
 from .metadata import parse_metadata
-from .model import Document, Image
+from .model import Document, Image, Metadata
 from .parser import parse_manuscript
 from .reader import Manuscript, read_manuscript
 from .render import Asset, Format, RenderContext, Renderer, images_in
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
     from .writers.pdf import Layout, RenderWarning
 
 FORMATS = ("epub", "pdf")
-PAPERS = ("a4", "letter", "a5")
 IMAGE_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -46,9 +45,44 @@ FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
+    """What to build. ``None`` leaves the choice to the manuscript's ``print`` metadata."""
+
     formats: tuple[str, ...] = FORMATS
-    paper: str = "a4"
+    papers: tuple[str, ...] | None = None
+    booklets: tuple[str, ...] | None = None
+    marks: bool | None = None
     out: Path | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PrintVariant:
+    """One PDF file: a reading edition on a paper, a booklet on sheets, or a shop proof."""
+
+    file_suffix: str
+    paper: str
+    marks: bool = False
+    booklet_sheet: str = ""
+
+
+# A booklet's pages are half its sheet, laid out at that size (not shrunk).
+HALF_SHEET = {"a4": "a5", "letter": "half-letter"}
+
+
+def print_variants(options: BuildOptions, metadata: Metadata) -> list[PrintVariant]:
+    """The PDFs to write: the first paper is ``<name>.pdf``, each other a ``-<paper>``
+    variant; booklets are ``-booklet-<sheet>``; the shop proof with crop marks ``-marks``."""
+    choice = metadata.print_options
+    papers = options.papers or choice.papers or ("a4",)
+    booklets = options.booklets if options.booklets is not None else choice.booklets
+    marks = options.marks if options.marks is not None else choice.marks
+    variants = [
+        PrintVariant("" if i == 0 else f"-{paper}", paper) for i, paper in enumerate(papers)
+    ]
+    variants += [PrintVariant(f"-booklet-{sheet}", HALF_SHEET[sheet], booklet_sheet=sheet)
+                 for sheet in booklets]  # fmt: skip
+    if marks:
+        variants.append(PrintVariant("-marks", papers[0], marks=True))
+    return variants
 
 
 @dataclass(slots=True)
@@ -87,21 +121,23 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     out_dir = options.out or manuscript.default_output
     book = _Book(document, assets, resolve_styles(manuscript.styles_dir),
                  build_timestamp(document), manuscript)  # fmt: skip
-    layouts: dict[str, Layout] = {}
+    layouts: dict[tuple[str, bool], Layout] = {}
 
-    def layout(paper: str) -> Layout:
-        if paper not in layouts:
-            layouts[paper] = _lay_out(book, paper)
-        return layouts[paper]
+    def layout(paper: str, marks: bool = False) -> Layout:
+        if (paper, marks) not in layouts:
+            layouts[paper, marks] = _lay_out(book, paper, marks)
+        return layouts[paper, marks]
 
     rendered: dict[str, bytes] = {}
     if "pdf" in options.formats:
-        with stage("pdf"):
-            rendered["pdf"] = _pdf(layout(options.paper), metadata.identifier)
+        for variant in print_variants(options, metadata):
+            with stage(f"pdf{variant.file_suffix}"):
+                pdf = _pdf(layout(variant.paper, variant.marks), metadata.identifier)
+                rendered[f"{variant.file_suffix}.pdf"] = _impose(pdf, variant)
     if "epub" in options.formats:
         with stage("epub"):
             # The ebook's page numbers are those of the A4 print edition.
-            rendered["epub"] = _epub(book, layout("a4"))
+            rendered[".epub"] = _epub(book, layout("a4"))
     result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
@@ -123,11 +159,19 @@ class _Book:
         return Renderer(self.document, context)
 
 
-def _lay_out(book: _Book, paper: str) -> Layout:
+def _lay_out(book: _Book, paper: str, marks: bool) -> Layout:
     from .writers.pdf import lay_out
 
     renderer = book.renderer("pdf", paper)
-    return lay_out(renderer, book.styles, [book.manuscript.root], book.build_time, paper)
+    return lay_out(renderer, book.styles, [book.manuscript.root], book.build_time, paper, marks)
+
+
+def _impose(pdf: bytes, variant: PrintVariant) -> bytes:
+    if not variant.booklet_sheet:
+        return pdf
+    from .writers.imposition import impose_booklet
+
+    return impose_booklet(pdf, variant.booklet_sheet)
 
 
 def _pdf(layout: Layout, identifier: str) -> bytes:
@@ -250,15 +294,16 @@ def build_timestamp(document: Document) -> datetime:
 
 
 def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[Path]:
-    """Write every output to a temporary file, then move them all into place."""
+    """Write every output to a temporary file, then move them all into place.
+
+    ``rendered`` maps the end of each file's name (``.epub``, ``-letter.pdf``) to its bytes.
+    """
     out_dir.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:
-        for fmt, data in rendered.items():
-            final = out_dir / f"{name}.{fmt}"
-            handle, temp_name = tempfile.mkstemp(
-                prefix=f".{name}.", suffix=f".{fmt}.part", dir=out_dir
-            )
+        for ending, data in rendered.items():
+            final = out_dir / f"{name}{ending}"
+            handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out_dir)
             with os.fdopen(handle, "wb") as temp:
                 temp.write(data)
             staged.append((Path(temp_name), final))

@@ -26,6 +26,7 @@ Examples:
   protocol-press build                      build ./manuscript into ./dist
   protocol-press build book.md --out out    build one Markdown file
   protocol-press build --format pdf --paper letter
+  protocol-press build --paper a4 --paper letter --imposition booklet --marks
 """
 
 
@@ -67,10 +68,21 @@ def main() -> None:
 )
 @click.option(
     "--paper",
+    "papers",
     type=click.Choice(["a4", "letter", "a5"]),
-    default="a4",
-    show_default=True,
-    help="Paper size of the PDF.",
+    multiple=True,
+    help="Paper of the PDF; repeat for more editions (default: the manuscript's, else a4).",
+)
+@click.option(
+    "--imposition",
+    type=click.Choice(["booklet", "none"]),
+    help="Also write a booklet to print double-sided, fold and staple (on the first paper).",
+)
+@click.option(
+    "--marks",
+    is_flag=True,
+    default=None,
+    help="Also write a print-shop PDF with crop marks and bleed.",
 )
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print each stage with its time.")
@@ -79,7 +91,9 @@ def build(
     target: Path | None,
     out: Path | None,
     formats: str,
-    paper: str,
+    papers: tuple[str, ...],
+    imposition: str | None,
+    marks: bool | None,
     quiet: bool,
     verbose: bool,
     debug: bool,
@@ -97,7 +111,13 @@ def build(
     if unknown or not chosen:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
     console = _console(quiet)
-    options = BuildOptions(formats=chosen, paper=paper, out=out)
+    options = BuildOptions(
+        formats=chosen,
+        papers=papers or None,
+        booklets=_booklets(imposition, papers),
+        marks=marks,
+        out=out,
+    )
     try:
         result = run_build(
             target or Path(),
@@ -128,9 +148,18 @@ def build(
     print_diagnostics(console, result.warnings)
     if verbose:
         for name, seconds in result.timings.items():
-            console.print(f"  {name:<10} {seconds:6.2f} s", style="dim")
+            console.print(f"  {name:<16} {seconds:6.2f} s", style="dim")
     for path in result.outputs:
         console.print(f"wrote {path}")
+
+
+def _booklets(imposition: str | None, papers: tuple[str, ...]) -> tuple[str, ...] | None:
+    """``--imposition booklet`` prints on the first paper's sheets (Letter stays Letter)."""
+    if imposition is None:
+        return None
+    if imposition == "none":
+        return ()
+    return ("letter",) if papers[:1] == ("letter",) else ("a4",)
 
 
 def _fail_tool(message: str, hint: str, debug: bool) -> None:

@@ -18,7 +18,7 @@ from typing import Any
 from markdown_it import MarkdownIt
 
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
-from .model import AccessibilityClaims, Contributor, Metadata, SourceArchive
+from .model import AccessibilityClaims, Contributor, Metadata, PrintOptions, SourceArchive
 
 KNOWN_KEYS = frozenset(
     {
@@ -49,8 +49,11 @@ KNOWN_KEYS = frozenset(
         "stylesheet",
         "accessibility",
         "editorial-brackets",
+        "print",
     }
 )
+PAPERS = ("a4", "letter", "a5")
+BOOKLET_SHEETS = ("a4", "letter")
 
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
 
@@ -199,6 +202,7 @@ def parse_metadata(
         edition_note=check.prose(data, "edition-note"),
         accessibility=_accessibility(check, data),
         editorial_brackets=check.flag(data, "editorial-brackets"),
+        print_options=_print_options(check, data),
     )
     errors = check.diagnostics
     if errors:
@@ -290,6 +294,23 @@ def _accessibility(check: _Checker, data: dict[str, Any]) -> AccessibilityClaims
         summary=check.prose(claims, "summary"),
         conforms_to=check.text(claims, "conforms-to"),
         certified_by=check.prose(claims, "certified-by"),
+    )
+
+
+def _print_options(check: _Checker, data: dict[str, Any]) -> PrintOptions:
+    wanted = check.mapping(data, "print")
+    papers = check.text_list(wanted, "papers")
+    booklets = check.text_list(wanted, "booklets")
+    for key, values, allowed in (
+        ("papers", papers, PAPERS),
+        ("booklets", booklets, BOOKLET_SHEETS),
+    ):
+        if any(value not in allowed for value in values):
+            check.fail("print", f"'{key}' from {', '.join(allowed)}", f"print:\n  {key}: [a4]")
+    return PrintOptions(
+        papers=tuple(p for p in papers if p in PAPERS),
+        booklets=tuple(b for b in booklets if b in BOOKLET_SHEETS),
+        marks=check.flag(wanted, "marks"),
     )
 
 

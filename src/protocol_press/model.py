@@ -371,6 +371,15 @@ class AccessibilityClaims:
 
 
 @dataclass(frozen=True, slots=True)
+class PrintOptions:
+    """Which print editions a manuscript wants by default (the command line may override)."""
+
+    papers: tuple[str, ...] = ()
+    booklets: tuple[str, ...] = ()
+    marks: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """The manuscript's metadata, in Pandoc's EPUB vocabulary plus the archive's details."""
 
@@ -395,6 +404,7 @@ class Metadata:
     edition_note: str = ""
     accessibility: AccessibilityClaims = field(default_factory=AccessibilityClaims)
     editorial_brackets: bool = False
+    print_options: PrintOptions = field(default_factory=PrintOptions)
 
     @property
     def authors(self) -> tuple[str, ...]:

@@ -29,7 +29,19 @@ from ..diagnostics import ManuscriptError, SourcePos, error
 from ..render import Renderer
 from ..styles import StyleSet
 
-PAPER_SIZES = {"a4": "A4", "letter": "letter", "a5": "A5"}
+PAPER_SIZES = {"a4": "A4", "letter": "letter", "a5": "A5", "half-letter": "5.5in 8.5in"}
+# Small pages (and booklet pages) get narrower margins than the print sheet's.
+SMALL_PAGE_MARGINS = {"a5": "17mm 16mm 19mm 16mm", "half-letter": "0.65in 0.6in 0.75in 0.6in"}
+# A shop proof: crop marks around the trimmed page, and 3 mm of bleed.
+MARKS_CSS = "@page { marks: crop; bleed: 3mm; }"
+
+
+def page_css(paper: str, marks: bool = False) -> str:
+    """The rules that make the print stylesheet's pages the size asked for."""
+    rules = f"size: {PAPER_SIZES[paper]};"
+    if paper in SMALL_PAGE_MARGINS:
+        rules += f" margin: {SMALL_PAGE_MARGINS[paper]};"
+    return f"@page {{ {rules} }}" + (f"\n{MARKS_CSS}" if marks else "")
 
 
 class SandboxError(ValueError):
@@ -160,6 +172,7 @@ def lay_out(
     allowed: Sequence[Path],
     build_time: datetime,
     paper: str = "a4",
+    marks: bool = False,
 ) -> Layout:
     """Lay the book out in pages (the slow step), ready to be written or measured."""
     from weasyprint import CSS, HTML
@@ -173,7 +186,7 @@ def lay_out(
     for path in (styles.shared, styles.print):
         with _collect_warnings(warnings, path), _fetch_errors(path):
             sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
-    sheets.append(CSS(string=f"@page {{ size: {PAPER_SIZES[paper]}; }}", font_config=fonts))
+    sheets.append(CSS(string=page_css(paper, marks), font_config=fonts))
     with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
         source = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
         document = source.render(stylesheets=sheets, font_config=fonts, pdf_variant="pdf/ua-1")
