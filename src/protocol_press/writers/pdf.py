@@ -28,6 +28,7 @@ from xml.etree import ElementTree
 from ..diagnostics import ManuscriptError, SourcePos, error
 from ..render import Renderer
 from ..styles import StyleSet
+from .pdftags import mark_orphans_as_artifacts
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter", "a5": "A5", "half-letter": "5.5in 8.5in"}
 # Small pages (and booklet pages) get narrower margins than the print sheet's.
@@ -195,7 +196,7 @@ def lay_out(
 
 
 def write_pdf(layout: Layout, identifier: str) -> bytes:
-    """The laid-out book as a tagged PDF/UA-1 file."""
+    """The laid-out book as a tagged PDF/UA-1 file, running heads and folios as artifacts."""
     output = io.BytesIO()
     with _collect_warnings(layout.warnings), _source_date_epoch(layout.build_time):
         layout.document.write_pdf(
@@ -205,7 +206,7 @@ def write_pdf(layout: Layout, identifier: str) -> bytes:
             uncompressed_pdf=False,
             custom_metadata=True,
         )
-    return output.getvalue()
+    return mark_orphans_as_artifacts(output.getvalue())
 
 
 def _add_language(metadata: Any, lang: str) -> None:

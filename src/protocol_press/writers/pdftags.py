@@ -1,0 +1,119 @@
+"""Running heads and folios as artifacts in the tagged PDF.
+
+PDF/UA-1 wants content that is not part of the text (running heads, page
+numbers) marked as ``/Artifact``, so assistive technology skips it. WeasyPrint
+tags the text of its margin boxes as ``/Span`` with an MCID and builds
+structure elements for it that it never links into the structure tree (its
+code says an artifact node would need PDF 2.0). That content is reachable
+from no heading or paragraph, yet it is not an artifact either.
+
+This pass finds every marked-content sequence whose structure element is not
+reachable from the structure tree's root, turns it into an ``/Artifact``
+sequence, and drops it from the parent tree.
+
+It also gives each table header cell its ``/Scope`` (WeasyPrint drops the HTML
+``scope``): a header in the table's head heads its column, any other its row.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import pikepdf
+
+
+def mark_orphans_as_artifacts(data: bytes) -> bytes:
+    """The PDF with unreachable tagged content (margin boxes) marked as artifacts."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        root = pdf.Root.get("/StructTreeRoot")
+        if root is None:
+            return data
+        reachable = {element.objgen for element in _elements(root)}
+        changed = _scope_header_cells(root)
+        for page in pdf.pages:
+            changed |= _mark_page(pdf, page, reachable)
+        if not changed:
+            return data
+        out = io.BytesIO()
+        pdf.save(out, deterministic_id=True, compress_streams=True)
+        return out.getvalue()
+
+
+def _elements(node: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
+    """Every structure element below ``node``, depth first."""
+    kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
+    if kids is None:
+        return
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids]:
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            yield kid
+            yield from _elements(kid)
+
+
+def _scope_header_cells(node: pikepdf.Object, in_head: bool = False) -> bool:
+    changed = False
+    kids = node.get("/K") if isinstance(node, pikepdf.Dictionary) else None
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+        if not (isinstance(kid, pikepdf.Dictionary) and "/S" in kid):
+            continue
+        attributes = kid.get("/A")
+        if kid.S == "/TH" and not (
+            isinstance(attributes, pikepdf.Dictionary) and "/Scope" in attributes
+        ):
+            if not isinstance(attributes, pikepdf.Dictionary):
+                attributes = kid.A = pikepdf.Dictionary(O=pikepdf.Name.Table)
+            attributes.Scope = pikepdf.Name.Column if in_head else pikepdf.Name.Row
+            changed = True
+        changed |= _scope_header_cells(kid, in_head or kid.S == "/THead")
+    return changed
+
+
+def _mark_page(pdf: pikepdf.Pdf, page: pikepdf.Page, reachable: set[tuple[int, int]]) -> bool:
+    parents = _parent_array(pdf, page)
+    if parents is None:
+        return False
+    orphans = {
+        mcid
+        for mcid, element in enumerate(parents)
+        if isinstance(element, pikepdf.Dictionary) and element.objgen not in reachable
+    }
+    if not orphans:
+        return False
+    instructions: list[Any] = []
+    for instruction in pikepdf.parse_content_stream(page):
+        is_tagged = isinstance(instruction, pikepdf.ContentStreamInstruction) and (
+            str(instruction.operator) == "BDC"
+        )
+        if is_tagged and _mcid(list(instruction.operands)) in orphans:
+            artifact = pikepdf.ContentStreamInstruction(
+                [pikepdf.Name.Artifact], pikepdf.Operator("BMC")
+            )
+            instructions.append(artifact)
+        else:
+            instructions.append(instruction)
+    page.Contents = pdf.make_stream(pikepdf.unparse_content_stream(instructions))
+    for mcid in orphans:
+        parents[mcid] = None
+    return True
+
+
+def _parent_array(pdf: pikepdf.Pdf, page: pikepdf.Page) -> pikepdf.Array | None:
+    """The parent tree's entry for a page: its structure element for each MCID."""
+    key = page.obj.get("/StructParents")
+    if key is None:
+        return None
+    numbers = pdf.Root.StructTreeRoot.ParentTree.get("/Nums", pikepdf.Array())
+    for index in range(0, len(numbers), 2):
+        if int(numbers[index]) == int(key):
+            entry = numbers[index + 1]
+            return entry if isinstance(entry, pikepdf.Array) else None
+    return None
+
+
+def _mcid(operands: list[pikepdf.Object]) -> int | None:
+    if len(operands) == 2 and isinstance(operands[1], pikepdf.Dictionary):
+        value = operands[1].get("/MCID")
+        return int(value) if value is not None else None
+    return None
