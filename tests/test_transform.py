@@ -284,3 +284,14 @@ def test_a_note_too_long_to_pop_up_is_a_warning() -> None:
     found = one_with_code(diagnostics, "note-long")
     assert found.severity is Severity.WARNING
     assert found.pos.line == 5
+
+
+def test_acronyms_get_a_span_of_their_own_and_keep_their_letters() -> None:
+    from protocol_press.transform import mark_acronyms
+
+    marked = mark_acronyms((Text("the CPSU and the USSR, not N. S. or Cde."),))
+    spans = [n for n in marked if not isinstance(n, Text)]
+    assert ["".join(t.text for t in s.children) for s in spans] == ["CPSU", "USSR"]
+    assert all(s.attrs.classes == ("caps",) for s in spans)
+    text = "".join(n.text if isinstance(n, Text) else n.children[0].text for n in marked)
+    assert text == "the CPSU and the USSR, not N. S. or Cde."

@@ -140,7 +140,34 @@ def typeset_text(text: str) -> str:
 
 def typeset(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
     nodes = map_runs(nodes, place_note_refs)
-    return map_nested(nodes, lambda n: Text(typeset_text(n.text)) if isinstance(n, Text) else n)
+    nodes = map_nested(nodes, lambda n: Text(typeset_text(n.text)) if isinstance(n, Text) else n)
+    return map_runs(nodes, mark_acronyms)
+
+
+_ACRONYM = re.compile(r"\b[A-ZА-ЯЁ]{2,}s?\b")
+ACRONYM_CLASS = "caps"
+
+
+def mark_acronyms(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """Runs of capitals (CPSU, USSR, UN) in a span of their own, so print can set them in
+    small capitals that do not shout from the page."""
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Span) and ACRONYM_CLASS in node.attrs.classes:
+            out.append(node)
+            continue
+        if not isinstance(node, Text):
+            out.append(node)
+            continue
+        position = 0
+        for match in _ACRONYM.finditer(node.text):
+            if match.start() > position:
+                out.append(Text(node.text[position : match.start()]))
+            out.append(Span((Text(match.group()),), Attrs(classes=(ACRONYM_CLASS,))))
+            position = match.end()
+        if position < len(node.text):
+            out.append(Text(node.text[position:]))
+    return tuple(out)
 
 
 def map_runs(nodes: tuple[Inline, ...], fn: InlineMap) -> tuple[Inline, ...]:
