@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pikepdf
@@ -74,3 +75,12 @@ def test_the_command_line_overrides_the_manuscript(tmp_path: Path) -> None:
     assert {size(p) for p in pikepdf.open(tmp_path / "protocol-61.pdf").pages} == {LETTER}
     booklet = pikepdf.open(tmp_path / "protocol-61-booklet-letter.pdf")
     assert {size(p) for p in booklet.pages} == {(792, 612)}
+
+
+def test_qpdf_finds_nothing_wrong_in_any_print_edition(
+    edition_as_published: dict[str, Path],
+) -> None:
+    for name, path in edition_as_published.items():
+        run = subprocess.run(["qpdf", "--check", str(path)], capture_output=True, text=True)
+        assert run.returncode == 0, (name, run.stdout, run.stderr)
+        assert "No syntax or stream encoding errors" in run.stdout, name
