@@ -149,21 +149,25 @@ ACRONYM_CLASS = "caps"
 
 
 def mark_acronyms(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
-    """Runs of capitals (CPSU, USSR, UN) in a span of their own, so print can set them in
-    small capitals that do not shout from the page."""
+    """Runs of capitals (CPSU, USSR, UN) in a span of their own, so print can set them
+    a size smaller: they do not shout from the page."""
+    return wrap_matches(nodes, _ACRONYM, ACRONYM_CLASS)
+
+
+def wrap_matches(
+    nodes: tuple[Inline, ...], pattern: re.Pattern[str], css_class: str
+) -> tuple[Inline, ...]:
+    """Every match of ``pattern`` in the text nodes becomes a span of ``css_class``."""
     out: list[Inline] = []
     for node in nodes:
-        if isinstance(node, Span) and ACRONYM_CLASS in node.attrs.classes:
-            out.append(node)
-            continue
         if not isinstance(node, Text):
             out.append(node)
             continue
         position = 0
-        for match in _ACRONYM.finditer(node.text):
+        for match in pattern.finditer(node.text):
             if match.start() > position:
                 out.append(Text(node.text[position : match.start()]))
-            out.append(Span((Text(match.group()),), Attrs(classes=(ACRONYM_CLASS,))))
+            out.append(Span((Text(match.group()),), Attrs(classes=(css_class,))))
             position = match.end()
         if position < len(node.text):
             out.append(Text(node.text[position:]))
@@ -410,20 +414,7 @@ def mark_editorial_brackets(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
     """``[trade]`` becomes a span of class ``editorial``, so a screen reader can say
     that the words are the editor's. Brackets around other markup (a deleted
     passage, a link) are left as they are."""
-    out: list[Inline] = []
-    for node in nodes:
-        if not isinstance(node, Text):
-            out.append(node)
-            continue
-        position = 0
-        for match in _EDITORIAL.finditer(node.text):
-            if match.start() > position:
-                out.append(Text(node.text[position : match.start()]))
-            out.append(Span((Text(match.group()),), Attrs(classes=(EDITORIAL_CLASS,))))
-            position = match.end()
-        if position < len(node.text):
-            out.append(Text(node.text[position:]))
-    return tuple(out)
+    return wrap_matches(nodes, _EDITORIAL, EDITORIAL_CLASS)
 
 
 def _mark_editorial(chapter: Chapter) -> Chapter:
