@@ -51,6 +51,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=False,
         help="rewrite the golden EPUB documents under tests/golden/ from this build",
     )
+    parser.addoption(
+        "--regen-visual",
+        action="store_true",
+        default=False,
+        help="rewrite the approved page images under tests/visual/ from this build",
+    )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -61,6 +67,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 @pytest.fixture(scope="session")
 def regen_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--regen-golden"))
+
+
+@pytest.fixture(scope="session")
+def regen_visual(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--regen-visual"))
 
 
 @pytest.fixture(scope="session", autouse=True)
