@@ -31,7 +31,8 @@ from .transform import build_document
 if TYPE_CHECKING:
     from .writers.pdf import Layout, RenderWarning
 
-FORMATS = ("epub", "pdf")
+FORMATS = ("epub", "pdf", "html")
+DEFAULT_FORMATS = ("epub", "pdf")
 IMAGE_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -47,7 +48,7 @@ FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 class BuildOptions:
     """What to build. ``None`` leaves the choice to the manuscript's ``print`` metadata."""
 
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = DEFAULT_FORMATS
     papers: tuple[str, ...] | None = None
     booklets: tuple[str, ...] | None = None
     marks: bool | None = None
@@ -138,6 +139,9 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
         with stage("epub"):
             # The ebook's page numbers are those of the A4 print edition.
             rendered[".epub"] = _epub(book, layout("a4"))
+    if "html" in options.formats:
+        with stage("html"):
+            rendered[".html"] = _web(book)
     result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
@@ -178,6 +182,12 @@ def _pdf(layout: Layout, identifier: str) -> bytes:
     from .writers.pdf import write_pdf
 
     return write_pdf(layout, identifier)
+
+
+def _web(book: _Book) -> bytes:
+    from .writers.web import write_web
+
+    return write_web(book.renderer("html"), book.styles)
 
 
 def _epub(book: _Book, a4: Layout) -> bytes:

@@ -64,7 +64,7 @@ def main() -> None:
     "formats",
     default="epub,pdf",
     show_default=True,
-    help="Outputs to build, comma-separated: epub, pdf.",
+    help="Outputs to build, comma-separated: epub, pdf, html (the web edition).",
 )
 @click.option(
     "--paper",

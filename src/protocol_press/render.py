@@ -9,6 +9,7 @@ block, never a copied template.
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from .model import Chapter, Document, Heading, Image, NoteRef
 from .parser import plain_text
 from .transform import iter_block_inlines, iter_blocks, typeset_text
 
-Format = Literal["epub", "pdf"]
+Format = Literal["epub", "pdf", "html"]
 
 # epub:type and the DPUB-ARIA role that matches it, per chapter type.
 CHAPTER_SEMANTICS: dict[str, tuple[str, str]] = {
@@ -49,6 +50,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "contents": "Contents",
     "landmarks": "Landmarks",
     "cover": "Cover",
+    "skip": "Skip to the text",
     "cover_alt": "Cover of ",
     "pages": "Pages",
     "notes": "Notes",
@@ -130,6 +132,7 @@ class RenderContext:
     build_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
     page_list: list[tuple[str, str]] = field(default_factory=list)
     cover: str = ""
+    inline_css: str = ""
 
 
 # ------------------------------------------------------------------ the plan
@@ -199,6 +202,11 @@ def start_of_reading(parts: Iterable[Part]) -> Part | None:
     return next(
         (p for p in chapters if p.matter == "bodymatter"), chapters[0] if chapters else None
     )
+
+
+def _main_start(parts: Iterable[Part]) -> str:
+    """The first part of the main content: where the web page's ``<main>`` opens."""
+    return next((p.id for p in parts if p.chapter is not None), "")
 
 
 def table_of_contents(parts: Iterable[Part]) -> list[TocEntry]:
@@ -286,10 +294,17 @@ class Renderer:
         return self.href(target[1:]) if target.startswith("#") else target
 
     def asset(self, src: str) -> str:
+        """An image's address: its file in the EPUB, the file itself for the PDF, and
+        the bytes themselves in the web edition, which is one self-contained page."""
         found = self.context.assets.get(src)
         if found is None:
             return src
-        return found.epub_name if self.context.fmt == "epub" else found.source.as_uri()
+        if self.context.fmt == "epub":
+            return found.epub_name
+        if self.context.fmt == "html":
+            encoded = base64.b64encode(found.source.read_bytes()).decode("ascii")
+            return f"data:{found.media_type};base64,{encoded}"
+        return found.source.as_uri()
 
     def epub_type(self, value: str) -> Markup:
         """``epub:type`` exists only in the EPUB; the PDF's HTML carries the ARIA role alone."""
@@ -322,6 +337,8 @@ class Renderer:
             "paper": self.context.paper,
             "contributor_roles": CONTRIBUTOR_ROLES,
             "page_list": self.context.page_list,
+            "inline_css": self.context.inline_css,
+            "main_start": _main_start(self.parts),
             "cover": self.context.cover,
             "edition_date": _long_date(self.document.metadata.date),
             "build_time": self.context.build_time.strftime("%Y-%m-%dT%H:%M:%SZ"),

@@ -16,6 +16,7 @@ from .diagnostics import ToolError
 SHARED_CSS = "shared.css"
 PRINT_CSS = "print.css"
 EBOOK_CSS = "ebook.css"
+WEB_CSS = "web.css"
 
 
 def default_styles_dir() -> Path:
@@ -42,6 +43,7 @@ class StyleSet:
     shared: Path
     print: Path
     ebook: Path
+    web: Path
     default_dir: Path
     project_dir: Path | None = None
 
@@ -73,4 +75,6 @@ def resolve_styles(project_styles: Path | None) -> StyleSet:
             return project_styles / name
         return defaults / name
 
-    return StyleSet(pick(SHARED_CSS), pick(PRINT_CSS), pick(EBOOK_CSS), defaults, project_styles)
+    return StyleSet(
+        pick(SHARED_CSS), pick(PRINT_CSS), pick(EBOOK_CSS), pick(WEB_CSS), defaults, project_styles
+    )
