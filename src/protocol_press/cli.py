@@ -6,9 +6,11 @@ Exit codes: 0 built; 1 the manuscript has errors; 2 the command was misused;
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -17,8 +19,19 @@ from rich.text import Text
 from . import __version__
 from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
 
+if TYPE_CHECKING:
+    from .check import CheckReport
+
 EXIT_MANUSCRIPT = 1
 EXIT_TOOL = 3
+
+CHECK_EXAMPLES = """
+\b
+Examples:
+  protocol-press check                      check ./manuscript, validators included
+  protocol-press check book.md --strict     fail on warnings too
+  protocol-press check --format json        for CI
+"""
 
 EXAMPLES = """
 \b
@@ -140,11 +153,7 @@ def build(
             debug,
         )
     except Exception as exc:  # the last line of defence: no traceback without --debug
-        _fail_tool(
-            f"internal error: {type(exc).__name__}: {exc}",
-            "this is a bug in protocol-press; run again with --debug and report it",
-            debug,
-        )
+        _internal_error(exc, debug)
     print_diagnostics(console, result.warnings)
     if verbose:
         for name, seconds in result.timings.items():
@@ -162,6 +171,14 @@ def _booklets(imposition: str | None, papers: tuple[str, ...]) -> tuple[str, ...
     return ("letter",) if papers[:1] == ("letter",) else ("a4",)
 
 
+def _internal_error(exc: Exception, debug: bool) -> None:
+    _fail_tool(
+        f"internal error: {type(exc).__name__}: {exc}",
+        "this is a bug in protocol-press; run again with --debug and report it",
+        debug,
+    )
+
+
 def _fail_tool(message: str, hint: str, debug: bool) -> None:
     console = _console()
     console.print(f"protocol-press: error: {message}", style="bold red", markup=False)
@@ -170,3 +187,70 @@ def _fail_tool(message: str, hint: str, debug: bool) -> None:
     if debug:
         raise
     sys.exit(EXIT_TOOL)
+
+
+@main.command(epilog=CHECK_EXAMPLES)
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option("--strict", is_flag=True, help="Fail on warnings too.")
+@click.option(
+    "--format",
+    "output",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="How to report: for people, or JSON for CI.",
+)
+@click.option("--no-validators", is_flag=True, help="Run only the tool's own checks (fast).")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks.")
+def check(target: Path | None, strict: bool, output: str, no_validators: bool, debug: bool) -> None:
+    """Check a manuscript without writing any output.
+
+    The tool's own checks first, each with a code, a place and a hint; then, if
+    the manuscript builds, EPUBCheck and (where installed) Ace on its EPUB.
+    Exit code 0: clean; 1: problems in the manuscript; 3: a problem of the tool.
+    """
+    from .check import run_check
+
+    try:
+        report = run_check(target or Path(), validators=not no_validators)
+    except ToolError as exc:
+        _fail_tool(exc.message, exc.hint, debug)
+        return
+    except Exception as exc:  # the last line of defence: no traceback without --debug
+        _internal_error(exc, debug)
+        return
+    if output == "json":
+        click.echo(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
+    else:
+        _print_check(report)
+    sys.exit(EXIT_MANUSCRIPT if report.failed(strict) else 0)
+
+
+def _print_check(report: CheckReport) -> None:
+    console = _console()
+    print_diagnostics(console, report.diagnostics)
+    errors = sum(d.severity is Severity.ERROR for d in report.diagnostics)
+    warnings = len(report.diagnostics) - errors
+    ran = ", ".join(["protocol-press", *report.validators])
+    console.print(f"checked with {ran}: {errors} error(s), {warnings} warning(s)")
+    for skipped in report.skipped:
+        console.print(f"  not run: {skipped}", style="dim", markup=False)
+
+
+def _report_json(report: CheckReport) -> dict[str, object]:
+    return {
+        "diagnostics": [
+            {
+                "path": d.pos.path,
+                "line": d.pos.line,
+                "column": d.pos.col,
+                "severity": d.severity.value,
+                "code": d.code,
+                "message": d.message,
+                "hint": d.hint,
+            }
+            for d in report.diagnostics
+        ],
+        "validators": ["protocol-press", *report.validators],
+        "skipped": report.skipped,
+    }

