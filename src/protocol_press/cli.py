@@ -25,6 +25,13 @@ if TYPE_CHECKING:
 EXIT_MANUSCRIPT = 1
 EXIT_TOOL = 3
 
+NEW_EXAMPLES = """
+\b
+Examples:
+  protocol-press new parish-minutes
+  protocol-press new my-edition --title "Minutes of the Village Council, 1921"
+"""
+
 CHECK_EXAMPLES = """
 \b
 Examples:
@@ -254,3 +261,29 @@ def _report_json(report: CheckReport) -> dict[str, object]:
         "validators": ["protocol-press", *report.validators],
         "skipped": report.skipped,
     }
+
+
+@main.command(epilog=NEW_EXAMPLES)
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--title", help="The edition's title (you can change it later in metadata.yaml).")
+@click.option("--debug", is_flag=True, help="Show Python tracebacks.")
+def new(target: Path, title: str | None, debug: bool) -> None:
+    """Start a new edition in TARGET (a new or empty folder).
+
+    It holds a manuscript/ with commented metadata and sample chapters that
+    show every feature of the format, a styles/ folder for your own styles,
+    and a README that explains the rest.
+    """
+    from .scaffold import create_project
+
+    try:
+        written = create_project(target, title)
+    except ToolError as exc:
+        _fail_tool(exc.message, exc.hint, debug)
+        return
+    except Exception as exc:  # the last line of defence: no traceback without --debug
+        _internal_error(exc, debug)
+        return
+    console = _console()
+    console.print(f"created {target} ({len(written)} files)")
+    console.print(f"next: protocol-press build {target}", style="dim", markup=False)

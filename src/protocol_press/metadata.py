@@ -58,6 +58,11 @@ BOOKLET_SHEETS = ("a4", "letter")
 _BCP47 = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z]{4})?(-([A-Za-z]{2}|[0-9]{3}))?(-[A-Za-z0-9]{5,8})*$")
 
 
+def is_language_tag(tag: str) -> bool:
+    """Whether ``tag`` has the shape of a BCP 47 language tag (en, en-GB, ru, zh-Hant-TW)."""
+    return bool(_BCP47.match(tag))
+
+
 class _Checker:
     """Collects type errors while reading values, so all of them are reported at once."""
 
@@ -170,7 +175,7 @@ def parse_metadata(
             error(pos, "metadata-missing", "the metadata has no 'title'", "add: title: ...")
         )
     lang = check.text(data, "lang") or check.text(data, "language") or "en"
-    if not _BCP47.match(lang):
+    if not is_language_tag(lang):
         check.diagnostics.append(
             error(
                 check.at("lang" if "lang" in data else "language"),

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
+from .metadata import is_language_tag
 from .model import (
     Attrs,
     Block,
@@ -378,6 +379,41 @@ def _images_without_alt(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
                 )
 
 
+def _blocks_with_text(chapters: Sequence[Chapter]) -> Iterator[tuple[Block, list[Inline]]]:
+    """Each block that holds inline content, with every inline node inside it."""
+    for chapter in chapters:
+        for block in iter_blocks(chapter.blocks):
+            if isinstance(block, Paragraph | Heading):
+                yield block, list(iter_inlines(block.children))
+
+
+def _bad_language_tags(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+    hint = "use a BCP 47 tag such as en, en-GB, ru or de-CH"
+    for chapter in chapters:
+        if chapter.lang and not is_language_tag(chapter.lang):
+            yield error(
+                chapter.pos, "lang-invalid", f"'{chapter.lang}' is not a language tag", hint
+            )
+    for block, nodes in _blocks_with_text(chapters):
+        for node in nodes:
+            lang = node.attrs.lang if isinstance(node, Span) else ""
+            if lang and not is_language_tag(lang):
+                yield error(block.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
+
+
+def _unbalanced_brackets(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+    for block, nodes in _blocks_with_text(chapters):
+        text = "".join(n.text for n in nodes if isinstance(n, Text))
+        if text.count("[") != text.count("]"):
+            yield warning(
+                block.pos,
+                "brackets-unbalanced",
+                f"this paragraph opens {text.count('[')} square bracket(s) "
+                f"and closes {text.count(']')}",
+                "editorial brackets come in pairs: [inserted words]",
+            )
+
+
 # --------------------------------------------------------------- the stage
 
 
@@ -394,6 +430,8 @@ def build_document(
     chapters = assign_heading_ids(chapters)
     diagnostics += list(_broken_links(chapters, extra_ids or set()))
     diagnostics += list(_images_without_alt(chapters))
+    diagnostics += list(_bad_language_tags(chapters))
+    diagnostics += list(_unbalanced_brackets(chapters))
     if has_errors(diagnostics):
         raise ManuscriptError(sorted(diagnostics, key=_order))
     if metadata.editorial_brackets:
