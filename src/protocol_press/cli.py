@@ -32,6 +32,13 @@ Examples:
   protocol-press new my-edition --title "Minutes of the Village Council, 1921"
 """
 
+PREVIEW_EXAMPLES = """
+\b
+Examples:
+  protocol-press preview                    preview ./manuscript at http://127.0.0.1:8000/
+  protocol-press preview book.md --port 8765
+"""
+
 CHECK_EXAMPLES = """
 \b
 Examples:
@@ -287,3 +294,40 @@ def new(target: Path, title: str | None, debug: bool) -> None:
     console = _console()
     console.print(f"created {target} ({len(written)} files)")
     console.print(f"next: protocol-press build {target}", style="dim", markup=False)
+
+
+@main.command(epilog=PREVIEW_EXAMPLES)
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--port", default=8000, show_default=True, help="Port on 127.0.0.1 (0: any free one)."
+)
+@click.option("--debug", is_flag=True, help="Show Python tracebacks.")
+def preview(target: Path | None, port: int, debug: bool) -> None:
+    """Show the web edition and the PDF in your browser, rebuilt as you write.
+
+    Open the address it prints: the page reloads itself after every change to
+    the manuscript or the styles. A problem is shown in the page, over the last
+    good text. Stop with Ctrl-C.
+    """
+    import time
+
+    from .preview import start_preview
+
+    console = _console()
+
+    def report(ok: bool) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        console.print(f"{stamp} rebuilt" if ok else f"{stamp} build failed: see the page")
+
+    try:
+        running = start_preview(target or Path(), port, on_build=report)
+    except (ToolError, ManuscriptError, OSError) as exc:
+        message = getattr(exc, "message", None) or str(exc)
+        _fail_tool(message, "check the folder, or choose another --port", debug)
+        return
+    console.print(f"preview at {running.url} (the PDF at {running.url}edition.pdf); Ctrl-C stops")
+    try:
+        while True:
+            time.sleep(0.5)
+    except KeyboardInterrupt:
+        running.stop()
