@@ -13,7 +13,9 @@ from helpers import FIXTURES, REPO
 from protocol_press.cli import main
 
 BROKEN = {
-    "manuscript/metadata.yaml": "title: A Broken Edition\nlang: en_US\nauhtor: Jane Doe\n",
+    "manuscript/metadata.yaml": (
+        "title: A Broken Edition\nlang: en_US\nauhtor: Jane Doe\ndate: next Tuesday\n"
+    ),
     "manuscript/01-text.md": (
         "# The Text\n\n"
         "A reference to a missing note.[^ghost] And a fine one.[^ok]\n"
@@ -21,17 +23,25 @@ BROKEN = {
         "![](map.png)\n\n"
         "[^ok]: Fine.\n\n"
         "[^ok]: Defined twice.\n\n"
-        "[^unused]: Never referenced.\n"
+        "[^unused]: Never referenced.\n\n"
+        "An [opened bracket and a [word]{lang=russian}.\n\n"
+        "![A map](missing-map.png) and ![A file](../../../etc/hostname)\n"
     ),
 }
 EXPECTED = [
     ("manuscript/metadata.yaml", 2, 1, "error", "lang-invalid"),
     ("manuscript/metadata.yaml", 3, 1, "warning", "metadata-unknown"),
+    ("manuscript/metadata.yaml", 4, 1, "error", "metadata-type"),
     ("manuscript/01-text.md", 3, 31, "error", "note-undefined"),
     ("manuscript/01-text.md", 4, 20, "error", "link-anchor"),
     ("manuscript/01-text.md", 6, 5, "error", "image-alt-missing"),
+    ("manuscript/01-text.md", 6, 5, "error", "image-missing"),
     ("manuscript/01-text.md", 10, 1, "error", "note-duplicate"),
     ("manuscript/01-text.md", 12, 1, "warning", "note-unreferenced"),
+    ("manuscript/01-text.md", 14, 1, "error", "lang-invalid"),
+    ("manuscript/01-text.md", 14, 1, "warning", "brackets-unbalanced"),
+    ("manuscript/01-text.md", 16, 10, "error", "image-missing"),
+    ("manuscript/01-text.md", 16, 41, "error", "image-outside"),
 ]
 
 
@@ -70,7 +80,7 @@ def test_text_output_is_path_line_col_severity_message_code(tmp_path: Path) -> N
         "[note-undefined]"
     ) in result.output
     assert "Traceback" not in result.output
-    assert "5 error(s), 2 warning(s)" in result.output
+    assert "10 error(s), 3 warning(s)" in result.output
 
 
 def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:

@@ -20,7 +20,7 @@ from typing import Any
 from .build import BuildOptions, build, collect_assets
 from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, error, warning
 from .metadata import parse_metadata
-from .model import Metadata
+from .model import Document, Metadata
 from .parser import parse_manuscript
 from .reader import read_manuscript
 from .render import plan_parts
@@ -69,12 +69,20 @@ def _own_checks(target: Path, report: CheckReport) -> dict[str, str]:
         # Go on with the chapters all the same, so one run reports everything.
         report.diagnostics += list(exc.diagnostics)
         metadata = Metadata("", "en", "", manuscript.metadata_pos)
+    parsed = parse_manuscript(manuscript)
+    document: Document | None = None
     try:
-        document, more = build_document(metadata, parse_manuscript(manuscript))
+        document, more = build_document(metadata, parsed)
         report.diagnostics += more
-        collect_assets(document, manuscript)
     except ManuscriptError as exc:
         report.diagnostics += list(exc.diagnostics)
+    try:  # the images are checked even where the text has errors
+        collect_assets(document or Document(metadata, parsed.chapters), manuscript)
+    except ManuscriptError as exc:
+        report.diagnostics += list(exc.diagnostics)
+    first = manuscript.metadata_pos.path
+    report.diagnostics.sort(key=lambda d: (d.pos.path != first, d.pos.path, d.pos.line, d.pos.col))
+    if document is None:
         return {}
     return {
         part.file: part.chapter.pos.path

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -146,11 +147,8 @@ def build(
         out=out,
     )
     try:
-        result = run_build(
-            target or Path(),
-            options,
-            progress=(lambda s: console.print(f"· {s}", style="dim")) if verbose else None,
-        )
+        with _progress(console, verbose) as progress:
+            result = run_build(target or Path(), options, progress=progress)
     except ManuscriptError as exc:
         print_diagnostics(_console(), exc.diagnostics)
         errors = sum(d.severity is Severity.ERROR for d in exc.diagnostics)
@@ -183,6 +181,18 @@ def _booklets(imposition: str | None, papers: tuple[str, ...]) -> tuple[str, ...
     if imposition == "none":
         return ()
     return ("letter",) if papers[:1] == ("letter",) else ("a4",)
+
+
+@contextmanager
+def _progress(console: Console, verbose: bool) -> Iterator[Callable[[str], None] | None]:
+    """Stages as lines with -v; on a terminal, a spinner naming the stage; else nothing."""
+    if verbose:
+        yield lambda stage: console.print(f"· {stage}", style="dim")
+    elif console.is_terminal and not console.quiet:
+        with console.status("building") as status:
+            yield lambda stage: status.update(f"building: {stage}")
+    else:
+        yield None
 
 
 def _internal_error(exc: Exception, debug: bool) -> None:
