@@ -144,7 +144,7 @@ def _chapter_files(
                     )
                 ]
             )
-        return files
+        return [_inside(path, manuscript_dir, metadata_pos) for path in files]
     if not isinstance(listed, list) or not all(isinstance(x, str) for x in listed):
         raise ManuscriptError(
             [
@@ -157,6 +157,22 @@ def _chapter_files(
             ]
         )
     return [_listed_chapter(manuscript_dir, name, metadata_pos) for name in listed]
+
+
+def _inside(path: Path, manuscript_dir: Path, metadata_pos: SourcePos) -> Path:
+    """A chapter file, refused if it is a link that leads outside the manuscript folder."""
+    if path.resolve().is_relative_to(manuscript_dir.resolve()):
+        return path
+    raise ManuscriptError(
+        [
+            error(
+                metadata_pos,
+                "input-outside",
+                f"'{path.name}' links to {path.resolve()}, outside the manuscript folder",
+                "copy the file into the manuscript folder instead of linking to it",
+            )
+        ]
+    )
 
 
 def _listed_chapter(manuscript_dir: Path, name: str, metadata_pos: SourcePos) -> Path:
