@@ -9,6 +9,7 @@ when every format is done, so a failed build leaves earlier outputs as they were
 
 from __future__ import annotations
 
+import fcntl
 import os
 import tempfile
 import time
@@ -303,12 +304,26 @@ def build_timestamp(document: Document) -> datetime:
 # ------------------------------------------------------------------- output
 
 
+LOCK_FILE = ".protocol-press.lock"
+
+
 def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[Path]:
     """Write every output to a temporary file, then move them all into place.
 
     ``rendered`` maps the end of each file's name (``.epub``, ``-letter.pdf``) to its bytes.
+    Each file appears whole or not at all (a rename), builds into the same folder
+    take turns (a lock), and a temporary file left by a build that was killed
+    outright is removed by the next one. Nothing else in the folder is touched.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
+    with (out_dir / LOCK_FILE).open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        for stale in out_dir.glob(f".{name}.*.part"):
+            stale.unlink(missing_ok=True)
+        return _replace_all(out_dir, name, rendered)
+
+
+def _replace_all(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[Path]:
     staged: list[tuple[Path, Path]] = []
     try:
         for ending, data in rendered.items():
@@ -316,6 +331,8 @@ def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[
             handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out_dir)
             with os.fdopen(handle, "wb") as temp:
                 temp.write(data)
+                temp.flush()
+                os.fsync(temp.fileno())
             staged.append((Path(temp_name), final))
         for temp_path, final in staged:
             temp_path.chmod(0o644)

@@ -7,6 +7,7 @@ Exit codes: 0 built; 1 the manuscript has errors; 2 the command was misused;
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -146,9 +147,14 @@ def build(
         marks=marks,
         out=out,
     )
+    # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         with _progress(console, verbose) as progress:
             result = run_build(target or Path(), options, progress=progress)
+    except KeyboardInterrupt:
+        _console().print("build interrupted: earlier outputs were left as they were")
+        sys.exit(130)
     except ManuscriptError as exc:
         print_diagnostics(_console(), exc.diagnostics)
         errors = sum(d.severity is Severity.ERROR for d in exc.diagnostics)
