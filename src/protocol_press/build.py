@@ -10,6 +10,7 @@ when every format is done, so a failed build leaves earlier outputs as they were
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import tempfile
 import time
@@ -304,9 +305,6 @@ def build_timestamp(document: Document) -> datetime:
 # ------------------------------------------------------------------- output
 
 
-LOCK_FILE = ".protocol-press.lock"
-
-
 def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[Path]:
     """Write every output to a temporary file, then move them all into place.
 
@@ -316,11 +314,17 @@ def write_outputs(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[
     outright is removed by the next one. Nothing else in the folder is touched.
     """
     out_dir.mkdir(parents=True, exist_ok=True)
-    with (out_dir / LOCK_FILE).open("a") as lock:
+    with _lock_path(out_dir).open("a") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         for stale in out_dir.glob(f".{name}.*.part"):
             stale.unlink(missing_ok=True)
         return _replace_all(out_dir, name, rendered)
+
+
+def _lock_path(out_dir: Path) -> Path:
+    """A lock file per output folder, kept in the system's temporary folder, not in dist/."""
+    key = hashlib.sha256(str(out_dir.resolve()).encode("utf-8")).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"protocol-press-{key}.lock"
 
 
 def _replace_all(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[Path]:

@@ -170,7 +170,7 @@ def parse_metadata(
     check = _Checker(pos, keys or {})
     warnings = _unknown_key_warnings(data, check)
     title = check.prose(data, "title", "title: Protocol No. 61")
-    if not title:
+    if "title" not in data:
         check.diagnostics.append(
             error(pos, "metadata-missing", "the metadata has no 'title'", "add: title: ...")
         )
@@ -185,6 +185,7 @@ def parse_metadata(
             )
         )
     creators = _people(check, data, "creator", "aut") + _authors(check, data)
+    session = check.mapping(data, "session")
     metadata = Metadata(
         title=title,
         subtitle=check.prose(data, "subtitle"),
@@ -201,8 +202,8 @@ def parse_metadata(
         keywords=check.text_list(data, "keywords"),
         cover_image=check.text(data, "cover-image"),
         source=_source(check, data),
-        session_date=check.date(check.mapping(data, "session"), "date"),
-        issuing_body=check.prose(check.mapping(data, "session"), "body"),
+        session_date=check.date(session, "date"),
+        issuing_body=check.prose(session, "body"),
         note_series=_note_series(check, data),
         edition_note=check.prose(data, "edition-note"),
         accessibility=_accessibility(check, data),

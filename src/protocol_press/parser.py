@@ -24,7 +24,7 @@ from mdit_py_plugins.attrs.parse import parse as parse_attrs
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
-from .diagnostics import Diagnostic, SourcePos, error, warning
+from .diagnostics import Diagnostic, SourcePos, error, has_errors, warning
 from .model import (
     Attrs,
     Block,
@@ -57,7 +57,13 @@ from .model import (
 )
 from .reader import Manuscript, TextSource
 
-_HEADING_ATTRS = re.compile(r"\s*(\{[^{}]*\})\s*$")
+# Trailing heading attributes start with an id, a class or a key: ``{#id .class key=value}``.
+# Anything else in braces (``{% block %}``, ``{{ title }}``) is the heading's text.
+_HEADING_ATTRS = re.compile(r"\s*(\{\s*(?:[#.][\w-]|[\w-]+=)[^{}]*\})\s*$")
+# Deeper than this, quotations, lists or emphasis inside each other are refused with a
+# diagnostic rather than dropped (markdown-it stops at its own limit) or overflowing
+# the stack of the parser and the templates.
+MAX_NESTING = 64
 
 
 def _is_div_opener(params: str, *_: object) -> bool:
@@ -68,7 +74,9 @@ def _is_div_opener(params: str, *_: object) -> bool:
 
 def make_markdown() -> MarkdownIt:
     """The Markdown parser, configured once for every manuscript."""
-    md = MarkdownIt("commonmark", {"typographer": True, "html": False})
+    md = MarkdownIt(
+        "commonmark", {"typographer": True, "html": False, "maxNesting": 2 * MAX_NESTING}
+    )
     md.enable(["strikethrough", "table", "replacements", "smartquotes"])
     # Definitions stay where they are written (move_to_end=False): the plugin's
     # tail step would drop unreferenced ones and merge duplicates, and each is
@@ -93,11 +101,29 @@ def parse_source(source: TextSource, md: MarkdownIt | None = None) -> ParsedText
     """Parse one Markdown file (the part after its YAML block)."""
     md = md or make_markdown()
     env: dict[str, Any] = {}
-    tokens = md.parse(source.text, env)
     builder = _Builder(source, env)
-    builder.result.blocks = builder.blocks(tokens)
+    try:
+        tokens = md.parse(source.text, env)
+        builder.result.blocks = builder.blocks(tokens)
+    except (RecursionError, _TooDeep):
+        builder.result.blocks = []
+        builder.result.diagnostics.append(_too_deep(builder.source.pos(builder._line)))
+        return builder.result
     builder.report_unreferenced()
     return builder.result
+
+
+class _TooDeep(Exception):
+    """Nesting past MAX_NESTING: the file is refused with a diagnostic."""
+
+
+def _too_deep(pos: SourcePos) -> Diagnostic:
+    return error(
+        pos,
+        "nesting-too-deep",
+        f"quotations, lists or emphasis are nested more than {MAX_NESTING} levels deep",
+        "a document needs a few levels at most: close the quotation or list sooner",
+    )
 
 
 class _Builder:
@@ -138,6 +164,8 @@ class _Builder:
     # --------------------------------------------------------------- blocks
 
     def blocks(self, tokens: Sequence[Token]) -> list[Block]:
+        if tokens and tokens[0].level > MAX_NESTING:
+            raise _TooDeep
         out: list[Block] = []
         index = 0
         while index < len(tokens):
@@ -249,6 +277,8 @@ class _Builder:
     # -------------------------------------------------------------- inlines
 
     def inlines(self, tokens: Sequence[Token]) -> list[Inline]:
+        if tokens and tokens[0].level > MAX_NESTING:
+            raise _TooDeep
         out: list[Inline] = []
         index = 0
         while index < len(tokens):
@@ -421,6 +451,15 @@ def parse_manuscript(manuscript: Manuscript) -> ParsedManuscript:
             diagnostics.extend(problems)
     chapters, problems = _unique_chapter_ids(chapters)
     diagnostics.extend(problems)
+    if not chapters and not has_errors(diagnostics):
+        diagnostics.append(
+            error(
+                manuscript.metadata_pos,
+                "chapters-missing",
+                "the manuscript has no text, only its metadata",
+                "write the text after the metadata block, starting with a heading: # Title",
+            )
+        )
     return ParsedManuscript(tuple(chapters), notes, tuple(diagnostics))
 
 

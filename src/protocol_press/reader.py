@@ -63,26 +63,27 @@ class Manuscript:
 def read_manuscript(target: Path, cwd: Path | None = None) -> Manuscript:
     """Read a project folder, a manuscript folder or a single Markdown file."""
     cwd = cwd or Path.cwd()
+    typed = target
     target = (cwd / target) if not target.is_absolute() else target
     if target.is_file():
         return _read_single_file(target, cwd)
-    manuscript_dir = _find_manuscript_dir(target)
+    manuscript_dir = _find_manuscript_dir(target, typed)
     return _read_folder(manuscript_dir, cwd)
 
 
-def _find_manuscript_dir(target: Path) -> Path:
+def _find_manuscript_dir(target: Path, typed: Path) -> Path:
     if (target / METADATA_FILE).is_file():
         return target
     if (target / MANUSCRIPT_DIR / METADATA_FILE).is_file():
         return target / MANUSCRIPT_DIR
     if not target.exists():
-        raise ManuscriptError([_missing(target, f"no such file or folder: {target}")])
+        raise ManuscriptError([_missing(typed, f"no such file or folder: {typed}")])
     raise ManuscriptError(
         [
             _missing(
-                target,
-                f"no manuscript here: neither {target / METADATA_FILE} "
-                f"nor {target / MANUSCRIPT_DIR / METADATA_FILE} exists",
+                typed,
+                f"no manuscript here: neither {typed / METADATA_FILE} "
+                f"nor {typed / MANUSCRIPT_DIR / METADATA_FILE} exists",
             )
         ]
     )
@@ -107,9 +108,10 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
     metadata_text, metadata_warnings = _decode(metadata_path, metadata_display)
     metadata = parse_yaml_mapping(metadata_text, SourcePos(metadata_display))
     keys = yaml_key_places(metadata_text, SourcePos(metadata_display))
+    chapters_pos = keys.get("chapters", SourcePos(metadata_display))
     sources = tuple(
         _read_text_source(path, _display(path, cwd))
-        for path in _chapter_files(manuscript_dir, metadata, SourcePos(metadata_display))
+        for path in _chapter_files(manuscript_dir, metadata, chapters_pos)
     )
     styles = project_root / STYLES_DIR
     return Manuscript(
@@ -246,8 +248,9 @@ def _decode(path: Path, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        before = data[: exc.start].replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        line = before.count(b"\n") + 1
+        col = len(before) - (before.rfind(b"\n") + 1) + 1
         raise ManuscriptError(
             [
                 error(
