@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
 from rich.console import Console
@@ -23,6 +23,8 @@ from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
 
 if TYPE_CHECKING:
     from .check import CheckReport
+
+T = TypeVar("T")
 
 EXIT_MANUSCRIPT = 1
 EXIT_TOOL = 3
@@ -201,7 +203,17 @@ def _progress(console: Console, verbose: bool) -> Iterator[Callable[[str], None]
         yield None
 
 
-def _internal_error(exc: Exception, debug: bool) -> None:
+def _guarded(call: Callable[[], T], debug: bool) -> T:
+    """Run a command's work: a tool error or a bug ends it with a message, not a traceback."""
+    try:
+        return call()
+    except ToolError as exc:
+        _fail_tool(exc.message, exc.hint, debug)
+    except Exception as exc:  # the last line of defence: no traceback without --debug
+        _internal_error(exc, debug)
+
+
+def _internal_error(exc: Exception, debug: bool) -> NoReturn:
     _fail_tool(
         f"internal error: {type(exc).__name__}: {exc}",
         "this is a bug in protocol-press; run again with --debug and report it",
@@ -209,7 +221,7 @@ def _internal_error(exc: Exception, debug: bool) -> None:
     )
 
 
-def _fail_tool(message: str, hint: str, debug: bool) -> None:
+def _fail_tool(message: str, hint: str, debug: bool) -> NoReturn:
     console = _console()
     console.print(f"protocol-press: error: {message}", style="bold red", markup=False)
     if hint:
@@ -241,14 +253,7 @@ def check(target: Path | None, strict: bool, output: str, no_validators: bool, d
     """
     from .check import run_check
 
-    try:
-        report = run_check(target or Path(), validators=not no_validators)
-    except ToolError as exc:
-        _fail_tool(exc.message, exc.hint, debug)
-        return
-    except Exception as exc:  # the last line of defence: no traceback without --debug
-        _internal_error(exc, debug)
-        return
+    report = _guarded(lambda: run_check(target or Path(), validators=not no_validators), debug)
     if output == "json":
         click.echo(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
     else:
@@ -299,14 +304,7 @@ def new(target: Path, title: str | None, debug: bool) -> None:
     """
     from .scaffold import create_project
 
-    try:
-        written = create_project(target, title)
-    except ToolError as exc:
-        _fail_tool(exc.message, exc.hint, debug)
-        return
-    except Exception as exc:  # the last line of defence: no traceback without --debug
-        _internal_error(exc, debug)
-        return
+    written = _guarded(lambda: create_project(target, title), debug)
     console = _console()
     console.print(f"created {target} ({len(written)} files)")
     console.print(f"next: protocol-press build {target}", style="dim", markup=False)
@@ -340,7 +338,6 @@ def preview(target: Path | None, port: int, debug: bool) -> None:
     except (ToolError, ManuscriptError, OSError) as exc:
         message = getattr(exc, "message", None) or str(exc)
         _fail_tool(message, "check the folder, or choose another --port", debug)
-        return
     console.print(f"preview at {running.url} (the PDF at {running.url}edition.pdf); Ctrl-C stops")
     try:
         while True:
