@@ -109,8 +109,12 @@ def insert_page_breaks(xhtml: str, part_id: str, starts: Sequence[PageStart]) ->
     tree = etree.fromstring(xhtml.encode("utf-8"))
     found: Any = tree.xpath("//*[@id=$id]", id=part_id)
     blocks = list(_text_blocks(found[0], _local))
-    for start in sorted(starts, key=lambda s: (s.block, s.offset), reverse=True):
-        _insert_marker(blocks[start.block], start)
+    for index in sorted({start.block for start in starts}, reverse=True):
+        here = sorted((s for s in starts if s.block == index), key=lambda s: s.offset)
+        positions = _text_positions(blocks[index], [s.offset for s in here if s.offset])
+        # From the last to the first: a marker cuts only text after the places still to come.
+        for start in reversed(here):
+            _insert_marker(blocks[index], start, positions.get(start.offset))
     body = etree.tostring(tree, encoding="unicode")
     return f'<?xml version="1.0" encoding="UTF-8"?>\n<!DOCTYPE html>\n{body}\n'
 
@@ -125,7 +129,7 @@ def marker(start: PageStart) -> Any:
     return element
 
 
-def _insert_marker(block: Any, start: PageStart) -> None:
+def _insert_marker(block: Any, start: PageStart, position: tuple[Any, str, int] | None) -> None:
     span = marker(start)
     if start.offset == 0:
         if _local(block.getparent()) in _NO_LOOSE_CHILDREN:
@@ -135,7 +139,9 @@ def _insert_marker(block: Any, start: PageStart) -> None:
             block.addprevious(span)
             span.tail = None
         return
-    owner, attribute, cut = _text_position(block, start.offset)
+    if position is None:
+        raise ValueError(f"page start {start.offset} is past the end of the block")
+    owner, attribute, cut = position
     text = getattr(owner, attribute) or ""
     setattr(owner, attribute, text[:cut])
     span.tail = text[cut:]
@@ -145,20 +151,26 @@ def _insert_marker(block: Any, start: PageStart) -> None:
         owner.addnext(span)
 
 
-def _text_position(block: Any, offset: int) -> tuple[Any, str, int]:
-    """The text node and index where the ``offset``-th letter begins its word."""
+def _text_positions(block: Any, offsets: Sequence[int]) -> dict[int, tuple[Any, str, int]]:
+    """For each offset (ascending), the text node and index where that letter's word
+    begins; one walk through the block, however many pages begin inside it."""
+    found: dict[int, tuple[Any, str, int]] = {}
+    wanted = iter(offsets)
+    target = next(wanted, None)
     counted = 0
     for owner, attribute in _text_slots(block):
         text = getattr(owner, attribute) or ""
         for index, char in enumerate(text):
             if not char.isalnum():
                 continue
-            if counted == offset:
-                while index > 0 and text[index - 1].isalnum():
-                    index -= 1
-                return owner, attribute, index
+            while target is not None and counted == target:
+                start = index
+                while start > 0 and text[start - 1].isalnum():
+                    start -= 1
+                found[target] = (owner, attribute, start)
+                target = next(wanted, None)
             counted += 1
-    raise ValueError(f"page start {offset} is past the end of the block")
+    return found
 
 
 def _text_slots(element: Any) -> Iterator[tuple[Any, str]]:
