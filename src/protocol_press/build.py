@@ -25,7 +25,7 @@ from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, erro
 from .metadata import parse_metadata
 from .model import Document, Image, Metadata
 from .parser import parse_manuscript
-from .reader import Manuscript, read_manuscript
+from .reader import Manuscript, display_path, read_manuscript
 from .render import Asset, Format, RenderContext, Renderer, images_in
 from .styles import StyleSet, resolve_styles
 from .transform import build_document
@@ -206,7 +206,7 @@ def _epub(book: _Book, a4: Layout) -> bytes:
 
 def _render_warning(found: RenderWarning) -> Diagnostic:
     if found.path is not None:
-        pos = SourcePos(_shown(found.path), found.line, found.col)
+        pos = SourcePos(display_path(found.path, Path.cwd()), found.line, found.col)
         return warning(pos, "css", found.message, "the rule was ignored; fix or remove it")
     return warning(
         SourcePos("<pdf>"),
@@ -214,13 +214,6 @@ def _render_warning(found: RenderWarning) -> Diagnostic:
         found.message,
         "the PDF was written; check the page this concerns",
     )
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 # ------------------------------------------------------------------- assets

@@ -104,13 +104,13 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
         manuscript_dir.parent if manuscript_dir.name == MANUSCRIPT_DIR else manuscript_dir
     )
     metadata_path = manuscript_dir / METADATA_FILE
-    metadata_display = _display(metadata_path, cwd)
+    metadata_display = display_path(metadata_path, cwd)
     metadata_text, metadata_warnings = _decode(metadata_path, metadata_display)
     metadata = parse_yaml_mapping(metadata_text, SourcePos(metadata_display))
     keys = yaml_key_places(metadata_text, SourcePos(metadata_display))
     chapters_pos = keys.get("chapters", SourcePos(metadata_display))
     sources = tuple(
-        _read_text_source(path, _display(path, cwd))
+        _read_text_source(path, display_path(path, cwd))
         for path in _chapter_files(manuscript_dir, metadata, chapters_pos)
     )
     styles = project_root / STYLES_DIR
@@ -194,7 +194,7 @@ def _listed_chapter(manuscript_dir: Path, name: str, metadata_pos: SourcePos) ->
 
 
 def _read_single_file(path: Path, cwd: Path) -> Manuscript:
-    display = _display(path, cwd)
+    display = display_path(path, cwd)
     source = _read_text_source(path, display)
     metadata = source.front_matter
     return Manuscript(
@@ -340,7 +340,7 @@ def yaml_key_places(text: str, start: SourcePos) -> dict[str, SourcePos]:
     }
 
 
-def _display(path: Path, cwd: Path) -> str:
+def display_path(path: Path, cwd: Path) -> str:
     """The path as a person would type it from where they ran the tool."""
     try:
         return str(path.resolve().relative_to(cwd.resolve()))

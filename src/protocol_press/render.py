@@ -25,7 +25,7 @@ from . import __version__
 from .diagnostics import ToolError
 from .model import Chapter, Document, Heading, Image, NoteRef
 from .parser import plain_text
-from .transform import iter_block_inlines, iter_blocks, typeset_text
+from .transform import chapter_images, iter_block_inlines, iter_blocks, typeset_text
 
 Format = Literal["epub", "pdf", "html"]
 
@@ -254,13 +254,7 @@ def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
 
 def images_in(document: Document) -> Iterator[Image]:
     """Every image in the book, figures and inline images alike."""
-    for chapter in document.chapters:
-        for block in iter_blocks(chapter.blocks):
-            if block.kind == "figure":
-                yield block.image  # type: ignore[union-attr]
-        for node in iter_block_inlines(chapter.blocks):
-            if isinstance(node, Image):
-                yield node
+    return (image for _, image in chapter_images(document.chapters))
 
 
 # ------------------------------------------------------------------ rendering

@@ -364,19 +364,27 @@ def _broken_links(chapters: Sequence[Chapter], extra_ids: set[str]) -> Iterator[
                 )
 
 
-def _images_without_alt(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+def chapter_images(chapters: Iterable[Chapter]) -> Iterator[tuple[Chapter, Image]]:
+    """Every image of the chapters with its chapter: figures first, then inline images."""
     for chapter in chapters:
-        figures = [b.image for b in iter_blocks(chapter.blocks) if isinstance(b, Figure)]
-        inline = [n for n in iter_block_inlines(chapter.blocks) if isinstance(n, Image)]
-        for image in figures + inline:
-            if not image.alt.strip():
-                yield error(
-                    image.pos or chapter.pos,
-                    "image-alt-missing",
-                    f"image '{image.src}' has no text alternative",
-                    "describe it between the brackets: ![A map of Cuba with the missile sites]"
-                    f"({image.src})",
-                )
+        for block in iter_blocks(chapter.blocks):
+            if isinstance(block, Figure):
+                yield chapter, block.image
+        for node in iter_block_inlines(chapter.blocks):
+            if isinstance(node, Image):
+                yield chapter, node
+
+
+def _images_without_alt(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+    for chapter, image in chapter_images(chapters):
+        if not image.alt.strip():
+            yield error(
+                image.pos or chapter.pos,
+                "image-alt-missing",
+                f"image '{image.src}' has no text alternative",
+                "describe it between the brackets: ![A map of Cuba with the missile sites]"
+                f"({image.src})",
+            )
 
 
 def _blocks_with_text(chapters: Sequence[Chapter]) -> Iterator[tuple[Block, list[Inline]]]:
