@@ -55,6 +55,7 @@ class Case:
     formats: str = "epub"
     seconds: float = 60.0  # a generous bound: the build must not take minutes
     exact: bool = False  # the text must also be in the XHTML byte for byte (no entities)
+    absent: tuple[str, ...] = ()  # text that must be in no document of the EPUB
 
     @property
     def build_target(self) -> str:
@@ -413,24 +414,48 @@ CASES: list[Case] = [
         "Paragraph 39999.",
         seconds=180,
     ),
-    # --- raw HTML stays literal text
+    # --- raw HTML passes through the allowlist (tests/test_rawhtml.py has the rules)
     good(
         "html-not-well-formed",
         book(b"<div><span>unclosed\n\nInline <b>bold <i>crossed</b> tags.\n"),
-        "<div><span>unclosed",
-        "<b>bold <i>crossed</b>",
+        "unclosed",
+        "Inline bold crossed tags.",
+        warnings=(("html-malformed", BOOK, 10),),
     ),
     good(
         "html-script",
         book(b"<script>alert(1)</script>\n\nA <script>alert(2)</script> inline.\n"),
-        "<script>alert(1)</script>",
-        "<script>alert(2)</script>",
+        "A  inline.",
+        warnings=(("html-removed", BOOK, 8), ("html-removed", BOOK, 10)),
+        absent=("alert",),
     ),
     good(
-        "html-unclosed-comment-and-entities",
-        book(b"<!-- never closed\n\nAn &bogus; entity and a bare < and & here.\n"),
-        "<!-- never closed",
-        "&bogus;",
+        "html-event-handlers-and-urls",
+        book(
+            b'<p onclick="steal()">A <a href="javascript:steal()">link</a> and '
+            b'<b onmouseover="steal()">bold</b>.</p>\n\n'
+            b'<iframe src="https://example.org/"></iframe><object data="x"></object>\n'
+        ),
+        "A link and bold.",
+        warnings=(("html-removed", BOOK, 8),) * 3 + (("html-removed", BOOK, 10),) * 2,
+        absent=("steal", "example.org", "javascript"),
+    ),
+    good(
+        "html-entity-declaration",
+        book(b'<!DOCTYPE d [<!ENTITY lol "lollollol">]>\n\nText &lol; stays.\n'),
+        "Text &lol; stays.",
+        warnings=(("html-removed", BOOK, 8),),
+        absent=("lollollol",),
+    ),
+    bad(
+        "html-comment-never-closed",
+        book(b"Before.\n\n<!-- never closed\n\nAn &bogus; entity and a bare < and & here.\n"),
+        ("html-comment-unclosed", BOOK, 10),
+    ),
+    good(
+        "html-entities-and-bare-ampersands",
+        book(b"An &bogus; entity, a bare < and & here, and &eacute;&nbsp;too.\n"),
+        "An &bogus; entity, a bare < and & here, and \u00e9\u00a0too.",
     ),
     # --- Unicode that must come through unchanged
     good(
@@ -583,3 +608,5 @@ def test_awkward_manuscript_builds_with_its_text_intact(
         assert expected in text, f"{expected[:80]!r} is not in the EPUB's text"
         if case.exact:
             assert expected.encode() in raw, f"{expected[:80]!r} is not byte for byte in the EPUB"
+    for removed in case.absent:
+        assert removed.encode() not in raw, f"{removed!r} is in the EPUB"

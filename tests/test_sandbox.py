@@ -130,3 +130,37 @@ def test_a_build_full_of_urls_connects_to_nothing(project: Path, tmp_path: Path,
     for produced in out.glob("*.*") if out.exists() else []:
         assert b"SECRET-CONTENT-7f3a" not in produced.read_bytes()
     assert result.exit_code in (0, 1), result.output
+
+
+def test_raw_html_full_of_urls_fetches_nothing_and_leaves_no_code(
+    project: Path, tmp_path: Path, listener
+) -> None:
+    port, connections = listener
+    url = f"http://127.0.0.1:{port}"
+    append(
+        project / "manuscript" / "about.md",
+        f'\n<img src="{url}/a.png" alt="a"> <iframe src="{url}/frame"></iframe>\n'
+        f'<link rel="stylesheet" href="{url}/x.css"><script src="{url}/x.js"></script>\n'
+        f'<object data="{url}/o"></object><embed src="{url}/e"><video src="{url}/v"></video>\n'
+        f'<span style="background: url({url}/bg.png)">styled</span>\n\n'
+        f'A <a href="{url}/page">hyperlink</a>, a <a href="javascript:fetch(\'{url}\')">trap</a>'
+        f" and <b onclick=\"fetch('{url}')\">bold</b>.\n",
+    )
+    out = tmp_path / "out"
+    result = build(project, "--format", "epub,pdf,html", "--out", str(out), "--paper", "a4")
+    assert result.exit_code == 0, result.output
+    assert connections == []
+    removed = [d for d in printed_diagnostics(result.output) if d.code == "html-removed"]
+    assert len(removed) == 10, result.output
+    (epub,) = out.glob("*.epub")
+    about = epub_members(epub)["EPUB/about.xhtml"]
+    (web,) = out.glob("*.html")
+    for markup in (about, web.read_bytes()):
+        root = etree.fromstring(markup) if markup is about else etree.HTML(markup)
+        names = {etree.QName(e).localname for e in root.iter() if isinstance(e.tag, str)}
+        assert not names & {"img", "iframe", "script", "object", "embed", "video"} - {"img"}
+        attributes = [(k, v) for e in root.iter() if isinstance(e.tag, str) for k, v in e.items()]
+        assert not [k for k, _ in attributes if k.startswith("on") or k == "style"]
+        assert not [v for _, v in attributes if v.lower().startswith("javascript")]
+        assert f"{url}/page".encode() in markup, "a hyperlink for the reader stays a hyperlink"
+        assert f"{url}/a.png".encode() not in markup

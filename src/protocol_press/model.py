@@ -135,6 +135,19 @@ class NoteRef:
         return f"{self.series}-ref-{self.number}{suffix}"
 
 
+@dataclass(frozen=True, slots=True)
+class HtmlInline:
+    """An element of raw HTML inside a line that passed the allowlist: ``<sup>``, ``<abbr>``.
+
+    ``tag`` and every attribute in ``attrs`` come from the allowlist in ``rawhtml``.
+    """
+
+    tag: str
+    children: tuple[Inline, ...]
+    attrs: Attrs
+    kind: ClassVar[str] = "htmlinline"
+
+
 Inline = (
     Text
     | SoftBreak
@@ -147,6 +160,7 @@ Inline = (
     | Link
     | Image
     | NoteRef
+    | HtmlInline
 )
 
 
@@ -253,6 +267,26 @@ class Div:
     kind: ClassVar[str] = "div"
 
 
+@dataclass(frozen=True, slots=True)
+class Plain:
+    """Text inside a raw HTML block element (a table cell, a list item): no paragraph of its own."""
+
+    children: tuple[Inline, ...]
+    pos: SourcePos
+    kind: ClassVar[str] = "plain"
+
+
+@dataclass(frozen=True, slots=True)
+class HtmlBlock:
+    """A block element of raw HTML that passed the allowlist: ``<table>``, ``<dl>``, ``<aside>``."""
+
+    tag: str
+    children: tuple[Block, ...]
+    attrs: Attrs
+    pos: SourcePos
+    kind: ClassVar[str] = "htmlblock"
+
+
 Block = (
     Paragraph
     | Heading
@@ -264,7 +298,13 @@ Block = (
     | Table
     | Figure
     | Div
+    | Plain
+    | HtmlBlock
 )
+
+# Nodes whose children are inline nodes, and blocks whose children are blocks.
+INLINE_CONTAINERS = (Emphasis, Strong, Deleted, Span, Link, HtmlInline)
+BLOCK_CONTAINERS = (BlockQuote, Div, HtmlBlock)
 
 
 # -------------------------------------------------------------- notes, chapters

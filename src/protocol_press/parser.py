@@ -24,8 +24,10 @@ from mdit_py_plugins.attrs.parse import parse as parse_attrs
 from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
+from . import rawhtml
 from .diagnostics import Diagnostic, SourcePos, error, has_errors, warning
 from .model import (
+    INLINE_CONTAINERS,
     Attrs,
     Block,
     BlockQuote,
@@ -55,6 +57,7 @@ from .model import (
     Text,
     ThematicBreak,
 )
+from .rawhtml import Fate
 from .reader import Manuscript, TextSource
 
 # Trailing heading attributes start with an id, a class or a key: ``{#id .class key=value}``.
@@ -75,7 +78,7 @@ def _is_div_opener(params: str, *_: object) -> bool:
 def make_markdown() -> MarkdownIt:
     """The Markdown parser, configured once for every manuscript."""
     md = MarkdownIt(
-        "commonmark", {"typographer": True, "html": False, "maxNesting": 2 * MAX_NESTING}
+        "commonmark", {"typographer": True, "html": True, "maxNesting": 2 * MAX_NESTING}
     )
     md.enable(["strikethrough", "table", "replacements", "smartquotes"])
     # Definitions stay where they are written (move_to_end=False): the plugin's
@@ -170,11 +173,32 @@ class _Builder:
         index = 0
         while index < len(tokens):
             end = _matching_close(tokens, index)
-            block = self.block(tokens[index], tokens[index + 1 : end])
-            if block is not None:
-                out.append(block)
+            if tokens[index].type == "html_block":
+                out.extend(self.html_block(tokens[index]))
+            else:
+                block = self.block(tokens[index], tokens[index + 1 : end])
+                if block is not None:
+                    out.append(block)
             index = end + 1
         return out
+
+    def html_block(self, token: Token) -> list[Block]:
+        """Raw HTML on lines of its own, through the allowlist."""
+        pos = self.pos_of(token)
+        if token.content.lstrip().startswith("<!--") and "-->" not in token.content:
+            self.result.diagnostics.append(
+                error(
+                    pos,
+                    "html-comment-unclosed",
+                    "this HTML comment is never closed, so it hides the rest of the file",
+                    "end the comment with --> where the hidden text should start again",
+                )
+            )
+            return []
+        first, last = token.map or (pos.line - 1, pos.line)
+        parsed = rawhtml.parse_block(token.content, pos, self.lines[first:last])
+        self.result.diagnostics.extend(parsed.diagnostics)
+        return parsed.blocks
 
     def block(self, opener: Token, inner: Sequence[Token]) -> Block | None:
         pos = self.pos_of(opener)
@@ -201,15 +225,15 @@ class _Builder:
         if kind == "footnote_reference_open":
             self.add_definition(opener, inner, pos)
             return None
-        if kind == "html_block":
-            return Paragraph((Text(opener.content.rstrip("\n")),), pos)
         self.result.diagnostics.append(
             warning(pos, "markdown-unsupported", f"'{kind}' is not supported and was left out")
         )
         return None
 
-    def paragraph(self, inline: Token, pos: SourcePos) -> Block:
+    def paragraph(self, inline: Token, pos: SourcePos) -> Block | None:
         children = self.inlines(inline.children or [])
+        if not plain_text(children).strip() and _only_text(children):
+            return None  # nothing was left of it but the HTML the allowlist removed
         lone_image = [c for c in children if not (isinstance(c, Text) and not c.text.strip())]
         if len(lone_image) == 1 and isinstance(lone_image[0], Image):
             image = lone_image[0]
@@ -283,6 +307,9 @@ class _Builder:
         index = 0
         while index < len(tokens):
             token = tokens[index]
+            if token.type == "html_inline":
+                index = self.html_inline(tokens, index, out)
+                continue
             if token.nesting == 1:
                 end = _matching_close(tokens, index)
                 out.append(self.container_inline(token, tokens[index + 1 : end]))
@@ -293,6 +320,46 @@ class _Builder:
                 _append_inline(out, node)
             index += 1
         return out
+
+    def html_inline(self, tokens: Sequence[Token], index: int, out: list[Inline]) -> int:
+        """One tag of raw HTML in a line, paired with its end tag and put through the
+        allowlist; returns the index of the next token to read."""
+        markup = tokens[index].content
+        tag = rawhtml.read_tag(markup)
+        pos = self.locate(markup, self._line)
+        if tag.kind == "comment":
+            return index + 1
+        if tag.kind == "other":
+            message = f"{markup[:12]}…, a declaration or instruction, was removed"
+            self.html_warning(pos, "html-removed", message, "")
+            return index + 1
+        if tag.kind == "end":
+            message = f"</{tag.name}> closes no element opened in this paragraph; it was left out"
+            self.html_warning(pos, "html-malformed", message, "")
+            return index + 1
+        verdict = rawhtml.judge(tag.name, tag.attributes, inline=True)
+        for message in verdict.removed:
+            self.html_warning(pos, "html-removed", message, verdict.hint)
+        void = tag.self_closing or tag.name in rawhtml.HTML_VOID_TAGS
+        end = index if void else _html_end_tag(tokens, index, tag.name)
+        if end is None:
+            if verdict.fate is Fate.KEEP:
+                message = f"<{tag.name}> is never closed in this paragraph; it was left out"
+                self.html_warning(pos, "html-malformed", message, "")
+            return index + 1
+        if verdict.fate is Fate.DROP:
+            return end + 1
+        children = tuple(self.inlines(tokens[index + 1 : end]))
+        if verdict.fate is Fate.UNWRAP:
+            for child in children:
+                _append_inline(out, child)
+        else:
+            out.append(rawhtml.inline_element(tag.name, verdict.attrs, children, pos))
+        return end + 1
+
+    def html_warning(self, pos: SourcePos, code: str, message: str, hint: str) -> None:
+        hint = hint or "close every tag you open, in the reverse order: <b><i>text</i></b>"
+        self.result.diagnostics.append(warning(pos, code, message, hint))
 
     def container_inline(self, opener: Token, inner: Sequence[Token]) -> Inline:
         children = tuple(self.inlines(inner))
@@ -392,6 +459,28 @@ def _append_inline(out: list[Inline], node: Inline) -> None:
         out.append(node)
 
 
+def _html_end_tag(tokens: Sequence[Token], index: int, name: str) -> int | None:
+    """The index of the end tag that closes the HTML start tag at ``index``, if any.
+
+    Only tags at the start tag's own level pair up: ``<b>*x</b>*`` does not.
+    """
+    depth, level = 0, tokens[index].level
+    for end in range(index + 1, len(tokens)):
+        token = tokens[end]
+        if token.type != "html_inline" or token.level != level:
+            continue
+        tag = rawhtml.read_tag(token.content)
+        if tag.name != name or tag.self_closing:
+            continue
+        if tag.kind == "start":
+            depth += 1
+        elif tag.kind == "end":
+            if depth == 0:
+                return end
+            depth -= 1
+    return None
+
+
 def _matching_close(tokens: Sequence[Token], index: int) -> int:
     """The index of the token that closes the one at ``index`` (itself for a leaf)."""
     if tokens[index].nesting != 1:
@@ -404,13 +493,17 @@ def _matching_close(tokens: Sequence[Token], index: int) -> int:
     return len(tokens) - 1
 
 
+def _only_text(nodes: Sequence[Inline]) -> bool:
+    return all(isinstance(n, Text | SoftBreak | LineBreak) for n in nodes)
+
+
 def _plain(nodes: Sequence[Inline]) -> Iterator[str]:
     for node in nodes:
         if isinstance(node, Text | Code):
             yield node.text
         elif isinstance(node, SoftBreak | LineBreak):
             yield " "
-        elif isinstance(node, Emphasis | Strong | Deleted | Span | Link):
+        elif isinstance(node, INLINE_CONTAINERS):
             yield from _plain(node.children)
         elif isinstance(node, Image):
             yield node.alt

@@ -15,17 +15,18 @@ from dataclasses import dataclass, field, replace
 from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
 from .metadata import is_language_tag
 from .model import (
+    BLOCK_CONTAINERS,
+    INLINE_CONTAINERS,
     Attrs,
     Block,
-    BlockQuote,
     BulletList,
     Chapter,
-    Deleted,
     Div,
     Document,
-    Emphasis,
     Figure,
     Heading,
+    HtmlBlock,
+    HtmlInline,
     Image,
     Inline,
     Link,
@@ -35,8 +36,8 @@ from .model import (
     NoteSeries,
     OrderedList,
     Paragraph,
+    Plain,
     Span,
-    Strong,
     Table,
     TableCell,
     Text,
@@ -50,9 +51,9 @@ InlineMap = Callable[[tuple[Inline, ...]], tuple[Inline, ...]]
 
 def map_inlines(block: Block, fn: InlineMap) -> Block:
     """The block with ``fn`` applied to every run of inline content inside it."""
-    if isinstance(block, Paragraph | Heading):
+    if isinstance(block, Paragraph | Heading | Plain):
         return replace(block, children=fn(block.children))
-    if isinstance(block, BlockQuote | Div):
+    if isinstance(block, BLOCK_CONTAINERS):
         return replace(block, children=tuple(map_inlines(b, fn) for b in block.children))
     if isinstance(block, BulletList | OrderedList):
         items = tuple(
@@ -77,7 +78,7 @@ def map_nested(nodes: tuple[Inline, ...], fn: Callable[[Inline], Inline]) -> tup
     """Apply ``fn`` to every inline node, depth first, rebuilding containers."""
     out: list[Inline] = []
     for node in nodes:
-        if isinstance(node, Emphasis | Strong | Deleted | Span | Link):
+        if isinstance(node, INLINE_CONTAINERS):
             node = replace(node, children=map_nested(node.children, fn))
         out.append(fn(node))
     return tuple(out)
@@ -87,7 +88,7 @@ def iter_inlines(nodes: Iterable[Inline]) -> Iterator[Inline]:
     """Every inline node, depth first, in reading order."""
     for node in nodes:
         yield node
-        if isinstance(node, Emphasis | Strong | Deleted | Span | Link):
+        if isinstance(node, INLINE_CONTAINERS):
             yield from iter_inlines(node.children)
 
 
@@ -108,7 +109,7 @@ def iter_blocks(blocks: Iterable[Block]) -> Iterator[Block]:
     """Every block, nested ones included, in reading order."""
     for block in blocks:
         yield block
-        if isinstance(block, BlockQuote | Div):
+        if isinstance(block, BLOCK_CONTAINERS):
             yield from iter_blocks(block.children)
         elif isinstance(block, BulletList | OrderedList):
             for item in block.items:
@@ -178,9 +179,7 @@ def wrap_matches(
 def map_runs(nodes: tuple[Inline, ...], fn: InlineMap) -> tuple[Inline, ...]:
     """Apply ``fn`` to a run of siblings and to every run nested inside it."""
     nested = tuple(
-        replace(n, children=map_runs(n.children, fn))
-        if isinstance(n, Emphasis | Strong | Deleted | Span | Link)
-        else n
+        replace(n, children=map_runs(n.children, fn)) if isinstance(n, INLINE_CONTAINERS) else n
         for n in nodes
     )
     return fn(nested)
@@ -343,10 +342,10 @@ def _anchor_ids(chapters: Sequence[Chapter]) -> set[str]:
     ids = {c.id for c in chapters}
     for chapter in chapters:
         for block in iter_blocks(chapter.blocks):
-            if isinstance(block, Heading | Div) and block.attrs.id:
+            if isinstance(block, Heading | Div | HtmlBlock) and block.attrs.id:
                 ids.add(block.attrs.id)
         for node in iter_block_inlines(chapter.blocks):
-            if isinstance(node, Span) and node.attrs.id:
+            if isinstance(node, Span | HtmlInline) and node.attrs.id:
                 ids.add(node.attrs.id)
     return ids
 
@@ -391,7 +390,7 @@ def _blocks_with_text(chapters: Sequence[Chapter]) -> Iterator[tuple[Block, list
     """Each block that holds inline content, with every inline node inside it."""
     for chapter in chapters:
         for block in iter_blocks(chapter.blocks):
-            if isinstance(block, Paragraph | Heading):
+            if isinstance(block, Paragraph | Heading | Plain):
                 yield block, list(iter_inlines(block.children))
 
 
@@ -404,7 +403,7 @@ def _bad_language_tags(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
             )
     for block, nodes in _blocks_with_text(chapters):
         for node in nodes:
-            lang = node.attrs.lang if isinstance(node, Span) else ""
+            lang = node.attrs.lang if isinstance(node, Span | HtmlInline) else ""
             if lang and not is_language_tag(lang):
                 yield error(block.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
 
