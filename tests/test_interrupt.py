@@ -76,3 +76,59 @@ def test_a_stopped_build_leaves_whole_files(
     )
     assert finished.returncode == 0
     assert files(out) == editions["new"]
+
+
+def test_builds_into_one_folder_at_the_same_time_take_turns(
+    editions: dict[str, object], tmp_path: Path
+) -> None:
+    """Two texts built at once into one folder: every file whole, all from one of them."""
+    old_project = tmp_path / "old-project"
+    shutil.copytree(REPO / "manuscript", old_project / "manuscript")
+    out = tmp_path / "dist"
+    projects = [old_project, editions["project"]] * 2
+    processes = [
+        subprocess.Popen(
+            [*cli_command(), "build", str(project), "--out", str(out), "-q", *ONE_EDITION],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        for project in projects
+    ]
+    outputs = [process.communicate(timeout=120)[0] for process in processes]
+    assert [process.returncode for process in processes] == [0] * len(projects), outputs
+    found = files(out)
+    assert found in (editions["old"], editions["new"])
+
+
+def test_a_build_writes_nothing_but_its_outputs(tmp_path: Path) -> None:
+    """The manuscript and styles are read, never written; other files in dist/ stay."""
+    project = tmp_path / "project"
+    shutil.copytree(REPO / "manuscript", project / "manuscript")
+    shutil.copytree(REPO / "styles", project / "styles")
+    dist = project / "dist"
+    dist.mkdir()
+    (dist / "notes.txt").write_text("the editor's own file\n", encoding="utf-8")
+    (dist / "protocol-61-draft.pdf").write_bytes(b"%PDF-1.7 an older draft")
+    before = tree_state(project)
+    time.sleep(0.05)  # a rewrite of the same bytes would show in the modification times
+    for command in (["build", "--format", "epub,pdf,html", "-q"], ["check", "--no-validators"]):
+        subprocess.run([*cli_command(), *command], cwd=project, check=True, capture_output=True)
+    after = tree_state(project)
+    written = {name for name in after if name not in before}
+    assert written == {
+        "dist/protocol-61.epub",
+        "dist/protocol-61.pdf",
+        "dist/protocol-61-letter.pdf",
+        "dist/protocol-61-booklet-a4.pdf",
+        "dist/protocol-61.html",
+    }
+    assert {name: after[name] for name in before} == before
+
+
+def tree_state(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file under ``root``, by path, with its bytes and modification time."""
+    return {
+        path.relative_to(root).as_posix(): (path.read_bytes(), path.stat().st_mtime_ns)
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
