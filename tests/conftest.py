@@ -82,6 +82,14 @@ def _no_source_date_epoch() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _own_build_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The session's records of builds (cache.py) in a folder of its own, not ~/.cache."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PROTOCOL_PRESS_CACHE", str(tmp_path_factory.mktemp("build-cache")))
+        yield
+
+
 @pytest.fixture(scope="session")
 def built_epubs() -> EpubRegistry:
     return EpubRegistry()

@@ -25,10 +25,11 @@ import pypdfium2 as pdfium
 import pytest
 from lxml import etree
 
-from protocol_press.build import BuildOptions, build
+from protocol_press.build import build
 from protocol_press.diagnostics import Diagnostic, ManuscriptError, SourcePos
 from protocol_press.metadata import parse_metadata
 from protocol_press.model import Document
+from protocol_press.options import BuildOptions
 from protocol_press.parser import ParsedText, parse_manuscript, parse_source
 from protocol_press.reader import Manuscript, TextSource, normalize_text
 from protocol_press.render import DEFAULT_LABELS

@@ -26,9 +26,10 @@ from helpers import (
     snapshot,
     xhtml_documents,
 )
-from protocol_press.build import BuildOptions, BuildResult, build
+from protocol_press.build import BuildResult, build
 from protocol_press.diagnostics import SourcePos, ToolError
 from protocol_press.metadata import KNOWN_KEYS, parse_metadata
+from protocol_press.options import BuildOptions
 from protocol_press.scaffold import create_project, output_name
 
 EXPECTED_FILES = [

@@ -9,7 +9,8 @@ import pikepdf
 import pytest
 
 from helpers import FIXTURES, REPO
-from protocol_press.build import BuildOptions, build
+from protocol_press.build import build
+from protocol_press.options import BuildOptions
 
 A4 = (595, 842)
 LETTER = (612, 792)

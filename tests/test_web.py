@@ -11,7 +11,8 @@ import lxml.html
 import pytest
 
 from helpers import FIXTURES, REPO, normalise_space
-from protocol_press.build import BuildOptions, build
+from protocol_press.build import build
+from protocol_press.options import BuildOptions
 
 # The Nu validator's CSS grammar predates these properties; they are valid CSS.
 MODERN_CSS = ("“text-decoration-thickness”", "“color-scheme”")

@@ -21,11 +21,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .cache import BuildInputs, record_build
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
 from .metadata import parse_metadata
 from .model import Document, Image, Metadata
+from .options import BuildOptions
 from .parser import parse_manuscript
-from .reader import Manuscript, display_path, read_manuscript
+from .reader import STYLES_DIR, Manuscript, display_path, read_manuscript
 from .render import Asset, Format, RenderContext, Renderer, images_in
 from .styles import StyleSet, resolve_styles
 from .transform import build_document
@@ -33,8 +35,6 @@ from .transform import build_document
 if TYPE_CHECKING:
     from .writers.pdf import Layout, RenderWarning
 
-FORMATS = ("epub", "pdf", "html")
-DEFAULT_FORMATS = ("epub", "pdf")
 IMAGE_TYPES = {
     ".png": "image/png",
     ".jpg": "image/jpeg",
@@ -44,17 +44,6 @@ IMAGE_TYPES = {
     ".webp": "image/webp",
 }
 FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
-
-
-@dataclass(frozen=True, slots=True)
-class BuildOptions:
-    """What to build. ``None`` leaves the choice to the manuscript's ``print`` metadata."""
-
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    papers: tuple[str, ...] | None = None
-    booklets: tuple[str, ...] | None = None
-    marks: bool | None = None
-    out: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +136,20 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
+    record_build(target, options.settings(), _inputs(book), result.outputs, result.warnings)
     return result
+
+
+def _inputs(book: _Book) -> BuildInputs:
+    """What the build read: the manuscript folder (or the single file), images, styles."""
+    manuscript = book.manuscript
+    files = [asset.source for asset in book.assets.values()]
+    trees = list(book.styles.folders)
+    if manuscript.folder is None:
+        files += [source.path for source in manuscript.sources]
+    else:  # the project's styles/ counts even before it exists: creating it is a change
+        trees += [manuscript.folder, manuscript.root / STYLES_DIR]
+    return BuildInputs(tuple(files), tuple(trees))
 
 
 @dataclass(frozen=True, slots=True)

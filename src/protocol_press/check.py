@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import BuildOptions, build, collect_assets
+from .build import build, collect_assets
 from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, error, warning
 from .metadata import parse_metadata
 from .model import Document, Metadata
+from .options import BuildOptions
 from .parser import parse_manuscript
 from .reader import read_manuscript
 from .render import plan_parts

@@ -115,6 +115,11 @@ def main() -> None:
     default=None,
     help="Also write a print-shop PDF with crop marks and bleed.",
 )
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Build even when nothing the outputs depend on has changed since the last build.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print errors only.")
 @click.option("--verbose", "-v", is_flag=True, help="Print each stage with its time.")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks.")
@@ -125,6 +130,7 @@ def build(
     papers: tuple[str, ...],
     imposition: str | None,
     marks: bool | None,
+    force: bool,
     quiet: bool,
     verbose: bool,
     debug: bool,
@@ -132,10 +138,13 @@ def build(
     """Build the EPUB and the PDF.
 
     TARGET is a project folder (with manuscript/metadata.yaml), a manuscript
-    folder, or a single Markdown file; by default the current folder.
+    folder, or a single Markdown file; by default the current folder. When
+    nothing the outputs depend on has changed since the last build of the same
+    target with the same options, the outputs are left as they are (--force
+    builds anyway).
     """
-    from .build import FORMATS, BuildOptions
-    from .build import build as run_build
+    from .cache import current_build
+    from .options import FORMATS, BuildOptions
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
@@ -149,9 +158,17 @@ def build(
         marks=marks,
         out=out,
     )
+    recorded = None if force else current_build(target or Path(), options.settings())
+    if recorded is not None:
+        print_diagnostics(console, recorded.warnings)
+        for path in recorded.outputs:
+            console.print(f"up to date: {path}")
+        return
     # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        from .build import build as run_build
+
         with _progress(console, verbose) as progress:
             result = run_build(target or Path(), options, progress=progress)
     except KeyboardInterrupt:

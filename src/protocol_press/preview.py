@@ -21,8 +21,9 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .build import BuildOptions, build
+from .build import build
 from .diagnostics import Diagnostic, ManuscriptError
+from .options import BuildOptions
 from .reader import read_manuscript
 from .render import templates_dir
 from .styles import default_styles_dir

@@ -58,6 +58,7 @@ class Manuscript:
     default_output: Path = field(default_factory=Path)
     metadata_keys: dict[str, SourcePos] = field(default_factory=dict)
     warnings: tuple[Diagnostic, ...] = ()
+    folder: Path | None = None  # the manuscript folder; None for a single file
 
 
 def read_manuscript(target: Path, cwd: Path | None = None) -> Manuscript:
@@ -125,6 +126,7 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
         default_output=project_root / OUTPUT_DIR,
         metadata_keys=keys,
         warnings=metadata_warnings + tuple(w for src in sources for w in src.warnings),
+        folder=manuscript_dir,
     )
 
 
