@@ -90,9 +90,12 @@ def build_book(
     formats: Sequence[str] = ("epub", "pdf"),
     paper: str = "a4",
     name: str = "",
+    jobs: int | None = None,
 ) -> Book:
     """Build ``target`` into ``out`` through the library, as the CLI does."""
-    options = BuildOptions(tuple(formats), papers=(paper,), booklets=(), marks=False, out=out)
+    options = BuildOptions(
+        tuple(formats), papers=(paper,), booklets=(), marks=False, out=out, jobs=jobs
+    )
     result = build(target, options)
     by_suffix = {path.suffix: path for path in result.outputs}
     epub, pdf = by_suffix.get(".epub"), by_suffix.get(".pdf")

@@ -24,16 +24,23 @@ from typing import TYPE_CHECKING
 from .cache import BuildInputs, record_build
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
 from .metadata import parse_metadata
-from .model import Document, Image, Metadata
+from .model import Document, Image, Metadata, Text
 from .options import BuildOptions
 from .parser import parse_manuscript
 from .reader import STYLES_DIR, Manuscript, display_path, read_manuscript
-from .render import Asset, Format, RenderContext, Renderer, images_in
+from .render import Asset, Format, Part, RenderContext, Renderer, images_in
 from .styles import StyleSet, resolve_styles
-from .transform import build_document
+from .transform import build_document, iter_block_inlines
+
+# A book this long is laid out in chunks on every core (see ``_jobs``).
+AUTO_PARALLEL_WORDS = 20_000
 
 if TYPE_CHECKING:
+    from .writers.parallel import ParallelEdition
     from .writers.pdf import Layout, RenderWarning
+
+    # A print edition laid out in one pass, or in chunks and assembled.
+    Edition = Layout | ParallelEdition
 
 IMAGE_TYPES = {
     ".png": "image/png",
@@ -113,11 +120,12 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     out_dir = options.out or manuscript.default_output
     book = _Book(document, assets, resolve_styles(manuscript.styles_dir),
                  build_timestamp(document), manuscript)  # fmt: skip
-    layouts: dict[tuple[str, bool], Layout] = {}
+    layouts: dict[tuple[str, bool], Edition] = {}
+    jobs = _jobs(options, book)
 
-    def layout(paper: str, marks: bool = False) -> Layout:
+    def layout(paper: str, marks: bool = False) -> Edition:
         if (paper, marks) not in layouts:
-            layouts[paper, marks] = _lay_out(book, paper, marks)
+            layouts[paper, marks] = _lay_out(book, paper, marks, jobs)
         return layouts[paper, marks]
 
     rendered: dict[str, bytes] = {}
@@ -162,16 +170,89 @@ class _Book:
     build_time: datetime
     manuscript: Manuscript
 
-    def renderer(self, fmt: Format, paper: str = "a4") -> Renderer:
-        context = RenderContext(fmt, assets=self.assets, paper=paper, build_time=self.build_time)
+    def renderer(
+        self,
+        fmt: Format,
+        paper: str = "a4",
+        local_files: frozenset[str] | None = None,
+        toc_pages: dict[str, int] | None = None,
+    ) -> Renderer:
+        context = RenderContext(
+            fmt,
+            assets=self.assets,
+            paper=paper,
+            build_time=self.build_time,
+            local_files=local_files,
+            toc_pages=toc_pages,
+        )
         return Renderer(self.document, context)
 
 
-def _lay_out(book: _Book, paper: str, marks: bool) -> Layout:
+def _jobs(options: BuildOptions, book: _Book) -> int:
+    """How many processes lay out the print editions (see ``BuildOptions.jobs``).
+
+    Left to the tool, a book of ``AUTO_PARALLEL_WORDS`` or more is laid out in
+    chunks on every core, when it uses the tool's own print stylesheets (whose
+    pages the chunked layout is proven to reproduce: every part starts a page,
+    left and right pages have the same margins).
+    """
+    if options.jobs is not None:
+        return max(1, options.jobs)
+    styles = book.styles
+    own_styles = styles.print.parent == styles.shared.parent == styles.default_dir
+    if not own_styles or book_words(book.document) < AUTO_PARALLEL_WORDS:
+        return 1
+    from .writers.parallel import default_jobs
+
+    return default_jobs()
+
+
+def book_words(document: Document) -> int:
+    """The number of words in the text and the notes."""
+    blocks = [b for c in document.chapters for b in c.blocks]
+    blocks += [b for s in document.note_series for n in s.notes for b in n.children]
+    return sum(len(n.text.split()) for n in iter_block_inlines(blocks) if isinstance(n, Text))
+
+
+def _part_weight(document: Document, part: Part) -> int:
+    """How much text a part holds: what its layout costs, roughly."""
+    if part.chapter is not None:
+        blocks = list(part.chapter.blocks)
+    elif part.kind == "notes":
+        blocks = [b for s in document.note_series for n in s.notes for b in n.children]
+    else:
+        return 1
+    return 1 + sum(len(n.text) for n in iter_block_inlines(blocks) if isinstance(n, Text))
+
+
+def _workers_can_start() -> bool:
+    from .writers.parallel import workers_can_start
+
+    return workers_can_start()
+
+
+def _lay_out(book: _Book, paper: str, marks: bool, jobs: int) -> Edition:
+    allowed = [book.manuscript.root]
+    if jobs > 1 and not marks and _workers_can_start():
+        from .writers.parallel import lay_out_in_parallel
+
+        def renderer_for(local: frozenset[str] | None, pages: dict[str, int] | None) -> Renderer:
+            return book.renderer("pdf", paper, local, pages)
+
+        return lay_out_in_parallel(
+            renderer_for,
+            lambda part: _part_weight(book.document, part),
+            book.styles,
+            allowed,
+            book.build_time,
+            paper,
+            book.document.metadata.identifier,
+            jobs,
+        )
     from .writers.pdf import lay_out
 
     renderer = book.renderer("pdf", paper)
-    return lay_out(renderer, book.styles, [book.manuscript.root], book.build_time, paper, marks)
+    return lay_out(renderer, book.styles, allowed, book.build_time, paper, marks)
 
 
 def _impose(pdf: bytes, variant: PrintVariant) -> bytes:
@@ -182,10 +263,10 @@ def _impose(pdf: bytes, variant: PrintVariant) -> bytes:
     return impose_booklet(pdf, variant.booklet_sheet)
 
 
-def _pdf(layout: Layout, identifier: str) -> bytes:
-    from .writers.pdf import write_pdf
+def _pdf(edition: Edition, identifier: str) -> bytes:
+    from .writers.pdf import Layout, write_pdf
 
-    return write_pdf(layout, identifier)
+    return write_pdf(edition, identifier) if isinstance(edition, Layout) else edition.pdf
 
 
 def _web(book: _Book) -> bytes:
@@ -194,13 +275,17 @@ def _web(book: _Book) -> bytes:
     return write_web(book.renderer("html"), book.styles)
 
 
-def _epub(book: _Book, a4: Layout) -> bytes:
+def _epub(book: _Book, a4: Edition) -> bytes:
     from .accessibility import BookFacts
     from .writers.epub import write_epub
     from .writers.pagelist import page_starts
+    from .writers.pdf import Layout
 
     renderer = book.renderer("epub")
-    starts = page_starts(a4.document.pages, a4.root, [part.id for part in renderer.parts])
+    if isinstance(a4, Layout):
+        starts = page_starts(a4.document.pages, a4.root, [part.id for part in renderer.parts])
+    else:
+        starts = a4.starts
     source = f"{book.document.metadata.title}, A4 print edition"
     facts = BookFacts(page_list_source=source if starts else "")
     return write_epub(book.document, renderer, book.styles, book.build_time, facts, starts)

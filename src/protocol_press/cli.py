@@ -116,6 +116,13 @@ def main() -> None:
     help="Also write a print-shop PDF with crop marks and bleed.",
 )
 @click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    help="Processes that lay out the PDF: 1 lays it out in one pass; more lay out chunks of "
+    "chapters at once (default: every core for books of 20,000 words or more).",
+)
+@click.option(
     "--force",
     is_flag=True,
     help="Build even when nothing the outputs depend on has changed since the last build.",
@@ -130,6 +137,7 @@ def build(
     papers: tuple[str, ...],
     imposition: str | None,
     marks: bool | None,
+    jobs: int | None,
     force: bool,
     quiet: bool,
     verbose: bool,
@@ -157,6 +165,7 @@ def build(
         booklets=_booklets(imposition, papers),
         marks=marks,
         out=out,
+        jobs=jobs,
     )
     recorded = None if force else current_build(target or Path(), options.settings())
     if recorded is not None:

@@ -23,6 +23,9 @@ class BuildOptions:
     booklets: tuple[str, ...] | None = None
     marks: bool | None = None
     out: Path | None = None
+    # Processes that lay out the print editions: None decides by the book's length
+    # (build.AUTO_PARALLEL_WORDS), 1 lays out in one pass, more in chunks (writers/parallel.py).
+    jobs: int | None = None
 
     def settings(self) -> dict[str, Any]:
         """The options as plain data, for the record of a build (``cache``).
@@ -35,5 +38,6 @@ class BuildOptions:
             "booklets": list(self.booklets) if self.booklets is not None else None,
             "marks": self.marks,
             "out": str(self.out.resolve()) if self.out is not None else None,
+            "jobs": self.jobs,
             "cwd": str(Path.cwd()),
         }

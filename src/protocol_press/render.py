@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib.resources import files
@@ -23,7 +23,7 @@ from markupsafe import Markup
 
 from . import __version__
 from .diagnostics import ToolError
-from .model import Chapter, Document, Heading, Image, NoteRef
+from .model import Chapter, Document, Heading, HtmlInline, Image, NoteRef, Span
 from .parser import plain_text
 from .transform import chapter_images, iter_block_inlines, iter_blocks, typeset_text
 
@@ -133,6 +133,14 @@ class RenderContext:
     page_list: list[tuple[str, str]] = field(default_factory=list)
     cover: str = ""
     inline_css: str = ""
+    # A chunk of the book laid out on its own (writers/parallel.py): the files of its
+    # parts (links elsewhere become cross-references) and the contents page's numbers.
+    local_files: frozenset[str] | None = None
+    toc_pages: dict[str, int] | None = None
+
+
+# A link to a part of the book laid out in another chunk; the assembly makes it internal.
+CROSS_REFERENCE = "https://cross-reference.protocol-press.invalid/#"
 
 
 # ------------------------------------------------------------------ the plan
@@ -246,10 +254,10 @@ def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
         if block_id:
             yield block_id
     for node in iter_block_inlines(chapter.blocks):
-        if node.kind == "noteref":
-            yield node.ref_id  # type: ignore[union-attr]
-        elif node.kind == "span" and node.attrs.id:  # type: ignore[union-attr]
-            yield node.attrs.id  # type: ignore[union-attr]
+        if isinstance(node, NoteRef):
+            yield node.ref_id
+        elif isinstance(node, Span | HtmlInline) and node.attrs.id:
+            yield node.attrs.id
 
 
 def images_in(document: Document) -> Iterator[Image]:
@@ -279,6 +287,9 @@ class Renderer:
         """A link to an id: into its own file in the EPUB, within the one page in the PDF."""
         if self.context.fmt == "epub":
             return f"{self._files.get(anchor, '')}#{anchor}"
+        local = self.context.local_files
+        if local is not None and self._files.get(anchor, next(iter(local), "")) not in local:
+            return f"{CROSS_REFERENCE}{anchor}"
         return f"#{anchor}"
 
     def part_file(self, part_id: str) -> str:
@@ -332,6 +343,7 @@ class Renderer:
             "contributor_roles": CONTRIBUTOR_ROLES,
             "page_list": self.context.page_list,
             "inline_css": self.context.inline_css,
+            "toc_pages": self.context.toc_pages,
             "main_start": _main_start(self.parts),
             "cover": self.context.cover,
             "edition_date": _long_date(self.document.metadata.date),
@@ -351,9 +363,11 @@ class Renderer:
         """One part as a whole XHTML document (the EPUB's unit)."""
         return self.render("page.html", part=part, page_parts=[part])
 
-    def render_book(self) -> str:
-        """Every part in one HTML document (the PDF's unit)."""
-        return self.render("page.html", part=None, page_parts=self.parts)
+    def render_book(self, parts: Sequence[Part] | None = None) -> str:
+        """Every part (or the ``parts`` given) in one HTML document (the PDF's unit)."""
+        return self.render(
+            "page.html", part=None, page_parts=self.parts if parts is None else parts
+        )
 
 
 def _environment() -> Environment:

@@ -176,37 +176,58 @@ def lay_out(
     marks: bool = False,
 ) -> Layout:
     """Lay the book out in pages (the slow step), ready to be written or measured."""
+    lang = renderer.document.metadata.lang
+    return lay_out_html(renderer.render_book(), styles, allowed, build_time, lang, paper, marks)
+
+
+def lay_out_html(
+    html: str,
+    styles: StyleSet,
+    allowed: Sequence[Path],
+    build_time: datetime,
+    lang: str,
+    paper: str = "a4",
+    marks: bool = False,
+    extra_css: str = "",
+    tagged: bool = True,
+) -> Layout:
+    """Lay out HTML from the templates with the print stylesheets (and ``extra_css``)."""
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
     fetcher = make_fetcher([*allowed, *styles.folders], styles.locate)
     fonts = FontConfiguration()
-    html = renderer.render_book()
     warnings: list[RenderWarning] = []
     sheets = []
     for path in (styles.shared, styles.print):
         with _collect_warnings(warnings, path), _fetch_errors(path):
             sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
-    sheets.append(CSS(string=page_css(paper, marks), font_config=fonts))
+    sheets.append(CSS(string=page_css(paper, marks) + extra_css, font_config=fonts))
+    variant = "pdf/ua-1" if tagged else None
     with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
         source = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
-        document = source.render(stylesheets=sheets, font_config=fonts, pdf_variant="pdf/ua-1")
-    _add_language(document.metadata, renderer.document.metadata.lang)
+        document = source.render(stylesheets=sheets, font_config=fonts, pdf_variant=variant)
+    _add_language(document.metadata, lang)
     return Layout(document, source.etree_element, paper, warnings, build_time)
 
 
 def write_pdf(layout: Layout, identifier: str) -> bytes:
     """The laid-out book as a tagged PDF/UA-1 file, running heads and folios as artifacts."""
+    return mark_orphans_as_artifacts(write_raw_pdf(layout, identifier))
+
+
+def write_raw_pdf(layout: Layout, identifier: str, tagged: bool = True) -> bytes:
+    """WeasyPrint's PDF as it writes it (``write_pdf`` finishes the tags)."""
     output = io.BytesIO()
     with _collect_warnings(layout.warnings), _source_date_epoch(layout.build_time):
         layout.document.write_pdf(
             output,
-            pdf_variant="pdf/ua-1",
+            pdf_variant="pdf/ua-1" if tagged else None,
             pdf_identifier=_pdf_identifier(identifier),
             uncompressed_pdf=False,
             custom_metadata=True,
         )
-    return mark_orphans_as_artifacts(output.getvalue())
+    return output.getvalue()
 
 
 def _add_language(metadata: Any, lang: str) -> None:

@@ -1,0 +1,573 @@
+"""Stage 5b, in parallel: the book laid out in chunks of parts, one process per core,
+and assembled into one tagged PDF that is the single-pass PDF, page for page.
+
+WeasyPrint lays a document out on one core. A long book is cut at part boundaries
+(chapters, the notes) into chunks that are laid out at the same time in worker
+processes. Why the pieces fit together exactly:
+
+- Every part starts on a new page (``break-before: page`` in print.css), so a
+  chunk's pages are the single pass's pages for those parts.
+- Left and right pages have the same margins, so nothing in the text block
+  depends on a page's number or side. What does, the running heads and folios,
+  is left out of the chunks and drawn afterwards for the whole book at once from
+  a document of empty pages (the "folio document") with the same ``@page``
+  rules: each of its pages repeats the named strings (``string-set``) that the
+  chunk's page assigned, so ``string(part-title, first-except)`` resolves as in
+  one pass. The folios are placed on the pages as artifacts.
+- The contents page gets its numbers from the chunks' anchors (``data-page``,
+  see print.css) instead of ``target-counter()``; it is laid out again with them
+  and must keep its page count.
+- Links into another chunk are written as cross-references
+  (``render.CROSS_REFERENCE``) and turned into the internal links WeasyPrint
+  writes (``/Dest`` by name) when the chunks are joined.
+- Joining (pikepdf) keeps one structure tree in reading order: the children of
+  each chunk's ``Document`` element go under one ``Document``; the parent tree's
+  keys are renumbered; named destinations and bookmarks are merged.
+
+Used for long books (``build.AUTO_PARALLEL_WORDS``) with the tool's own print
+stylesheets, or whenever ``--jobs`` asks for it. tests/test_parallel.py compares
+both paths page by page.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import multiprocessing
+import os
+import sys
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+
+from ..render import CROSS_REFERENCE, Part, Renderer
+from ..styles import StyleSet
+from .pagelist import PageStart
+from .pdf import RenderWarning
+from .pdftags import mark_orphans_as_artifacts
+
+# The chunks draw no margin boxes: the folio document draws them for the whole book.
+_MARGINS = ("top-left", "top-center", "top-right", "bottom-left", "bottom-center", "bottom-right")
+_NO_MARGIN_BOXES = "".join(
+    f"@page{side} {{ {' '.join(f'@{m} {{ content: none; }}' for m in _MARGINS)} }}\n"
+    for side in ("", " :left", " :right", " front")
+)
+_FOLIO_CSS = """
+html, body { margin: 0; padding: 0; }
+.folio-page { break-before: page; height: 0; margin: 0; }
+.folio-page:first-child { break-before: auto; }
+.folio-page.front { page: front; }
+.folio-page div { height: 0; margin: 0; }
+"""
+# Chunks per worker: more than one evens out chapters of different lengths.
+CHUNKS_PER_JOB = 2
+FRONT_KINDS = frozenset({"titlepage", "imprint", "contents"})
+PLACEHOLDER_PAGE = 888  # three digits, as wide as most real page numbers
+FOLIO = "/Folio"  # the name of the folio drawing in each page's resources
+
+
+# ------------------------------------------------------------------ the work
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkJob:
+    """One chunk to lay out in a worker: everything is plain data, to cross processes."""
+
+    index: int
+    html: str
+    part_ids: tuple[str, ...]
+    styles: StyleSet
+    allowed: tuple[Path, ...]
+    build_time: datetime
+    lang: str
+    paper: str
+    identifier: str
+
+
+@dataclass(slots=True)
+class ChunkLayout:
+    """A chunk laid out: its PDF (no margin boxes) and what the assembly needs to know."""
+
+    index: int
+    pdf: bytes
+    pages: int
+    starts: list[PageStart]  # numbered from 1 within the chunk
+    anchors: dict[str, int]  # id -> page index within the chunk, from 0
+    strings: list[list[tuple[str, str]]]  # the named strings each page assigns
+    front: list[bool]  # pages on the named page "front" (no heads, no folios)
+    warnings: list[RenderWarning] = field(default_factory=list)
+
+
+def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
+    """Lay out one chunk (in a worker process)."""
+    from .pagelist import page_starts
+    from .pdf import lay_out_html, write_raw_pdf
+
+    layout = lay_out_html(
+        job.html,
+        job.styles,
+        job.allowed,
+        job.build_time,
+        job.lang,
+        job.paper,
+        extra_css=_NO_MARGIN_BOXES,
+    )
+    pages = layout.document.pages
+    anchors: dict[str, int] = {}
+    for index, page in enumerate(pages):
+        for name in page.anchors:
+            anchors.setdefault(name, index)
+    return ChunkLayout(
+        job.index,
+        mark_orphans_as_artifacts(write_raw_pdf(layout, job.identifier)),  # table headers' scope
+        len(pages),
+        page_starts(pages, layout.root, job.part_ids),
+        anchors,
+        [_strings_assigned(page) for page in pages],
+        [page._page_box.page_type.name == "front" for page in pages],
+        layout.warnings,
+    )
+
+
+def _strings_assigned(page: Any) -> list[tuple[str, str]]:
+    """The named strings a page assigns, in order: WeasyPrint's own walk of the page
+    (``layout.layout_document``), which the folio document repeats."""
+    found: list[tuple[str, str]] = []
+    for box in page._page_box.descendants():
+        assigned = box.string_set
+        if assigned and assigned != "none":
+            found.extend((str(name), str(text)) for name, text in assigned)
+    return found
+
+
+def lay_out_folios(
+    chunks: Sequence[ChunkLayout], styles: StyleSet, build_time: datetime, lang: str, paper: str
+) -> bytes:
+    """The running heads and folios of every page, on otherwise empty pages (a worker)."""
+    from .pdf import lay_out_html, write_raw_pdf
+
+    layout = lay_out_html(
+        folio_html(chunks, lang),
+        styles,
+        (),
+        build_time,
+        lang,
+        paper,
+        extra_css=_FOLIO_CSS,
+        tagged=False,
+    )
+    return write_raw_pdf(layout, "folios", tagged=False)
+
+
+def folio_html(chunks: Sequence[ChunkLayout], lang: str) -> str:
+    pages = []
+    for chunk in chunks:
+        for strings, front in zip(chunk.strings, chunk.front, strict=True):
+            sets = "".join(
+                f'<div style="string-set: {name} {html.escape(_css_string(text))}"></div>'
+                for name, text in strings
+            )
+            pages.append(f'<div class="folio-page{" front" if front else ""}">{sets}</div>')
+    body = "\n".join(pages)
+    return f'<!DOCTYPE html>\n<html lang="{html.escape(lang)}"><body>\n{body}\n</body></html>'
+
+
+def _css_string(text: str) -> str:
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\A ")
+    return f'"{escaped}"'
+
+
+# --------------------------------------------------------------- the plan
+
+
+def plan_chunks(parts: Sequence[Part], weights: Sequence[int], count: int) -> list[list[Part]]:
+    """The front matter as one chunk, the rest cut into ``count`` runs of similar weight."""
+    front = [p for p in parts if p.kind in FRONT_KINDS]
+    body = [(p, w) for p, w in zip(parts, weights, strict=True) if p.kind not in FRONT_KINDS]
+    count = max(1, min(count, len(body)))
+    total = sum(w for _, w in body) or 1
+    chunks: list[list[Part]] = [[]]
+    done = 0
+    for index, (part, weight) in enumerate(body):
+        still_to_open = count - len(chunks)
+        # A part goes to the next chunk when most of it lies past this chunk's share.
+        past_share = done + weight / 2 > len(chunks) * total / count
+        if chunks[-1] and still_to_open > 0 and (past_share or len(body) - index <= still_to_open):
+            chunks.append([])
+        chunks[-1].append(part)
+        done += weight
+    return [front, *[c for c in chunks if c]] if front else [c for c in chunks if c]
+
+
+# ---------------------------------------------------------------- running
+
+
+@dataclass(slots=True)
+class ParallelEdition:
+    """The print edition laid out in chunks and assembled."""
+
+    pdf: bytes
+    starts: list[PageStart]
+    warnings: list[RenderWarning]
+    pages: int
+
+
+def lay_out_in_parallel(
+    renderer_for: Callable[[frozenset[str] | None, dict[str, int] | None], Renderer],
+    weights: Callable[[Part], int],
+    styles: StyleSet,
+    allowed: Sequence[Path],
+    build_time: datetime,
+    paper: str,
+    identifier: str,
+    jobs: int,
+) -> ParallelEdition:
+    """Lay the book out in chunks on ``jobs`` processes and join them into one PDF.
+
+    ``renderer_for(local_files, toc_pages)`` makes the renderer for a chunk.
+    """
+    plain = renderer_for(None, None)
+    lang = plain.document.metadata.lang
+    chunks = plan_chunks(plain.parts, [weights(p) for p in plain.parts], jobs * CHUNKS_PER_JOB)
+
+    def job(index: int, parts: list[Part], toc_pages: dict[str, int] | None) -> ChunkJob:
+        renderer = renderer_for(frozenset(p.file for p in parts), toc_pages)
+        ids = tuple(p.id for p in parts)
+        return ChunkJob(
+            index, renderer.render_book(parts), ids, styles, tuple(allowed), build_time, lang,
+            paper, identifier,
+        )  # fmt: skip
+
+    placeholders = {entry.target: PLACEHOLDER_PAGE for entry in _toc_targets(plain)}
+    with worker_pool(jobs) as pool:
+        pending = [
+            pool.submit(lay_out_chunk, job(i, parts, placeholders if i == 0 else None))
+            for i, parts in enumerate(chunks)
+        ]
+        laid_out = [future.result() for future in pending]
+
+        def folio_job(layouts: list[ChunkLayout]) -> Future[bytes]:
+            return pool.submit(lay_out_folios, layouts, styles, build_time, lang, paper)
+
+        folios = folio_job(laid_out)  # meanwhile the contents page gets its numbers
+        if chunks[0][0].kind in FRONT_KINDS:
+            first = laid_out[0]
+            laid_out[0] = _front_with_page_numbers(pool, laid_out, chunks[0], job)
+            if _margins_of(laid_out[0]) != _margins_of(first):
+                folios = folio_job(laid_out)
+        merged = join_chunks(laid_out, folios.result())
+    starts = [
+        replace(start, number=start.number + offset)
+        for chunk, offset in zip(laid_out, _offsets(laid_out), strict=True)
+        for start in chunk.starts
+    ]
+    warnings = list(dict.fromkeys(w for chunk in laid_out for w in chunk.warnings))
+    return ParallelEdition(merged, starts, warnings, sum(c.pages for c in laid_out))
+
+
+def _front_with_page_numbers(
+    pool: ProcessPoolExecutor,
+    laid_out: list[ChunkLayout],
+    front: list[Part],
+    job: Callable[[int, list[Part], dict[str, int] | None], ChunkJob],
+) -> ChunkLayout:
+    """The front matter again, its contents page now with the real page numbers.
+
+    The numbers do not change how many pages the contents take (they sit in a
+    leader at the end of the line); were that ever not so, the count is checked
+    and the numbers worked out again.
+    """
+    layouts = list(laid_out)
+    for _ in range(3):
+        again = pool.submit(lay_out_chunk, job(0, front, page_numbers(layouts))).result()
+        if again.pages == layouts[0].pages:
+            return again
+        layouts[0] = again
+    raise RuntimeError("the contents page does not settle on a number of pages")
+
+
+def _margins_of(chunk: ChunkLayout) -> tuple[object, ...]:
+    """What the folio document takes from a chunk."""
+    return (chunk.pages, chunk.strings, chunk.front)
+
+
+def _toc_targets(renderer: Renderer) -> Iterator[Any]:
+    stack = list(renderer.toc)
+    while stack:
+        entry = stack.pop()
+        yield entry
+        stack.extend(entry.children)
+
+
+def _offsets(chunks: Sequence[ChunkLayout]) -> list[int]:
+    offsets, total = [], 0
+    for chunk in chunks:
+        offsets.append(total)
+        total += chunk.pages
+    return offsets
+
+
+def page_numbers(chunks: Sequence[ChunkLayout]) -> dict[str, int]:
+    """The page number of every id in the book (its first page), counted from 1."""
+    numbers: dict[str, int] = {}
+    for chunk, offset in zip(chunks, _offsets(chunks), strict=True):
+        for name, index in chunk.anchors.items():
+            numbers.setdefault(name, offset + index + 1)
+    return numbers
+
+
+@contextmanager
+def worker_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
+    """Worker processes (spawned: no state shared with this one); on an interruption
+    or an error they are stopped at once rather than left to finish their chunk."""
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
+    try:
+        yield pool
+    except BaseException:
+        for process in multiprocessing.active_children():
+            process.terminate()
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
+
+
+def workers_can_start() -> bool:
+    """Whether spawned workers can start: they import this process's main module again,
+    which a program read from standard input does not allow (it falls back to one pass)."""
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    return path is None or Path(path).exists()
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+# --------------------------------------------------------------- assembly
+
+
+def join_chunks(chunks: Sequence[ChunkLayout], folios: bytes) -> bytes:
+    """One tagged PDF from the chunks' PDFs, with the folio document's heads and folios."""
+    merged = pikepdf.new()
+    sources = [pikepdf.open(io.BytesIO(chunk.pdf)) for chunk in chunks]
+    tree = _StructureTree(merged)
+    destinations: list[tuple[str, pikepdf.Object]] = []
+    bookmarks: list[_Bookmark] = []
+    for source in sources:
+        first_page = len(merged.pages)
+        with warnings.catch_warnings():  # named destinations are merged below
+            warnings.simplefilter("ignore", pikepdf.PageCopyWarning)
+            merged.pages.extend(source.pages)
+        offset = tree.add(source)
+        for page in merged.pages[first_page:]:
+            _renumber_page(page, offset)
+        destinations += _destinations(merged, source)
+        outlines = source.Root.get("/Outlines")
+        if outlines is not None:
+            bookmarks += _bookmarks(_bring(merged, source, outlines))
+    tree.finish()
+    _overlay_folios(merged, folios)
+    _copy_catalog(merged, sources[0])
+    merged.Root.Names = pikepdf.Dictionary(Dests=_name_tree(merged, destinations))
+    if bookmarks:
+        merged.Root.Outlines = _outline(merged, bookmarks)
+    out = io.BytesIO()
+    merged.save(
+        out,
+        min_version=sources[0].pdf_version,
+        deterministic_id=True,
+        compress_streams=True,
+        object_stream_mode=pikepdf.ObjectStreamMode.generate,
+    )
+    return out.getvalue()
+
+
+class _StructureTree:
+    """One structure tree for the merged file: each chunk's top elements under one
+    ``Document``, the parent tree's keys moved past those of the chunks before."""
+
+    def __init__(self, pdf: pikepdf.Pdf) -> None:
+        self.pdf = pdf
+        self.root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.StructTreeRoot))
+        self.document = pdf.make_indirect(
+            pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.Document, P=self.root)
+        )
+        self.kids: list[Any] = []
+        self.numbers: list[Any] = []
+        self.next_key = 0
+
+    def add(self, source: pikepdf.Pdf) -> int:
+        """Add a chunk's tree; the offset of its parent-tree keys."""
+        offset = self.next_key
+        chunk_root = source.Root.StructTreeRoot
+        for document in _as_list(_bring(self.pdf, source, chunk_root.K)):  # [Document]
+            for element in _as_list(document.get("/K")):
+                element.P = self.document
+                self.kids.append(element)
+        numbers = _bring(self.pdf, source, chunk_root.ParentTree.get("/Nums", pikepdf.Array()))
+        for index in range(0, len(numbers), 2):
+            key = int(numbers[index]) + offset
+            self.numbers += [key, numbers[index + 1]]
+            self.next_key = max(self.next_key, key + 1)
+        return offset
+
+    def finish(self) -> None:
+        """Put the tree into the file's catalog."""
+        self.document.K = pikepdf.Array(self.kids)
+        self.root.K = pikepdf.Array([self.document])
+        self.root.ParentTree = self.pdf.make_indirect(
+            pikepdf.Dictionary(Nums=pikepdf.Array(self.numbers))
+        )
+        self.root.ParentTreeNextKey = self.next_key
+        self.pdf.Root.StructTreeRoot = self.root
+
+
+def _as_list(kids: Any) -> list[Any]:
+    """A ``/K`` entry as a list: it may be one kid or an array of them."""
+    if kids is None:
+        return []
+    return list(kids) if isinstance(kids, pikepdf.Array) else [kids]
+
+
+def _bring(pdf: pikepdf.Pdf, source: pikepdf.Pdf, value: Any) -> Any:
+    """An object of a chunk's file in the merged file, copied in one go.
+
+    pikepdf maps each indirect object of a source to one copy, whichever call copies
+    it, so references to pages land on the pages already copied.
+    """
+    if not isinstance(value, pikepdf.Object):
+        return value  # a number, read as a Python value
+    if not value.is_indirect:
+        value = source.make_indirect(value)
+    return pdf.copy_foreign(value)
+
+
+def _renumber_page(page: pikepdf.Page, offset: int) -> None:
+    """Move a page's parent-tree keys by ``offset``; make cross-references internal links."""
+    if "/StructParents" in page.obj:
+        page.obj.StructParents = int(page.obj.StructParents) + offset
+    for annotation in page.obj.get("/Annots", pikepdf.Array()):
+        if "/StructParent" in annotation:
+            annotation.StructParent = int(annotation.StructParent) + offset
+        action = annotation.get("/A")
+        uri = str(action.get("/URI", "")) if isinstance(action, pikepdf.Dictionary) else ""
+        if uri.startswith(CROSS_REFERENCE):
+            anchor = uri.removeprefix(CROSS_REFERENCE)
+            del annotation["/A"]
+            annotation.Dest = pikepdf.String(anchor)
+            annotation.Contents = pikepdf.String(anchor)
+
+
+def _destinations(pdf: pikepdf.Pdf, source: pikepdf.Pdf) -> list[tuple[str, pikepdf.Object]]:
+    names = source.Root.get("/Names")
+    dests = names.get("/Dests") if isinstance(names, pikepdf.Dictionary) else None
+    if dests is None:
+        return []
+    return list(_name_tree_entries(_bring(pdf, source, dests)))
+
+
+def _name_tree_entries(node: Any) -> Iterator[tuple[str, pikepdf.Object]]:
+    if not isinstance(node, pikepdf.Dictionary):
+        return
+    entries = node.get("/Names", pikepdf.Array())
+    for index in range(0, len(entries), 2):
+        yield str(entries[index]), entries[index + 1]
+    for kid in node.get("/Kids", pikepdf.Array()):
+        yield from _name_tree_entries(kid)
+
+
+def _name_tree(pdf: pikepdf.Pdf, entries: list[tuple[str, pikepdf.Object]]) -> pikepdf.Object:
+    """A flat name tree, sorted as the format wants (by the names' bytes)."""
+    ordered = sorted(dict(entries).items(), key=lambda item: item[0].encode("utf-8"))
+    flat = pikepdf.Array()
+    for name, destination in ordered:
+        flat.extend([pikepdf.String(name), destination])
+    return pdf.make_indirect(pikepdf.Dictionary(Names=flat))
+
+
+@dataclass(slots=True)
+class _Bookmark:
+    title: pikepdf.Object
+    destination: pikepdf.Object | None
+    is_open: bool
+    children: list[_Bookmark]
+
+
+def _bookmarks(node: Any) -> list[_Bookmark]:
+    found = []
+    item = node.get("/First") if isinstance(node, pikepdf.Dictionary) else None
+    while isinstance(item, pikepdf.Dictionary):
+        destination = item.get("/Dest")
+        found.append(
+            _Bookmark(
+                pikepdf.String(str(item.Title)),
+                destination,
+                int(item.get("/Count", 0)) >= 0,
+                _bookmarks(item),
+            )
+        )
+        item = item.get("/Next")
+    return found
+
+
+def _outline(pdf: pikepdf.Pdf, bookmarks: list[_Bookmark]) -> pikepdf.Object:
+    root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Outlines))
+    visible = _link_outline(pdf, root, bookmarks)
+    root.Count = visible
+    return root
+
+
+def _link_outline(pdf: pikepdf.Pdf, parent: pikepdf.Object, bookmarks: list[_Bookmark]) -> int:
+    """Write the bookmarks under ``parent``; how many of them show when ``parent`` is open."""
+    items = [pdf.make_indirect(pikepdf.Dictionary(Title=b.title, Parent=parent)) for b in bookmarks]
+    visible = 0
+    for index, (item, bookmark) in enumerate(zip(items, bookmarks, strict=True)):
+        if bookmark.destination is not None:
+            item.Dest = bookmark.destination
+        if index:
+            item.Prev = items[index - 1]
+        if index + 1 < len(items):
+            item.Next = items[index + 1]
+        below = _link_outline(pdf, item, bookmark.children) if bookmark.children else 0
+        if bookmark.children:
+            item.Count = below if bookmark.is_open else -below
+        visible += 1 + (below if bookmark.is_open else 0)
+    if items:
+        parent.First, parent.Last = items[0], items[-1]
+    return visible
+
+
+def _overlay_folios(pdf: pikepdf.Pdf, folios: bytes) -> None:
+    """Draw each folio page over its page, as a pagination artifact."""
+    with pikepdf.open(io.BytesIO(folios)) as folio_pdf:
+        if len(folio_pdf.pages) != len(pdf.pages):
+            raise RuntimeError("the folio document and the book differ in length")
+        for page, folio in zip(pdf.pages, folio_pdf.pages, strict=True):
+            form = pdf.copy_foreign(folio.as_form_xobject())
+            # The chunk's pages share one resource dictionary: each gets its own.
+            resources = pikepdf.Dictionary(dict(page.obj.get("/Resources", {}).items()))
+            xobjects = resources.get("/XObject", pikepdf.Dictionary())
+            resources.XObject = pikepdf.Dictionary({**dict(xobjects.items()), FOLIO: form})
+            page.obj.Resources = resources
+            page.contents_add(pdf.make_stream(b"q\n"), prepend=True)
+            drawing = f"\nQ\n/Artifact <</Type /Pagination>> BDC q {FOLIO} Do Q EMC\n"
+            page.contents_add(pdf.make_stream(drawing.encode("ascii")), prepend=False)
+
+
+def _copy_catalog(pdf: pikepdf.Pdf, first: pikepdf.Pdf) -> None:
+    """The language, the tagged-PDF flags, the title display and the metadata."""
+    for key in ("/Lang", "/MarkInfo", "/ViewerPreferences", "/Metadata"):
+        if key in first.Root:
+            value = first.Root[key]
+            pdf.Root[key] = _bring(pdf, first, value)
+    info = first.trailer.get("/Info")
+    if info is not None:
+        pdf.trailer.Info = _bring(pdf, first, info)

@@ -1,0 +1,335 @@
+"""Speed changed nothing: a PDF laid out in chunks on several processes (writers/parallel.py)
+is the single-pass PDF, page for page, tag for tag, link for link.
+
+Each book is built both ways and compared: the page count, the text of every page,
+every page's image, the structure tree's shape in reading order, the marked content
+each structure element owns, bookmarks, links and their targets, named destinations,
+the contents page's numbers, the EPUB (its page list comes from the PDF's layout)
+byte for byte, and a rebuild byte for byte.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pikepdf
+import pypdfium2
+import pytest
+
+from helpers import (
+    REPO,
+    Book,
+    EpubRegistry,
+    build_book,
+    link_annotations,
+    named_destinations,
+    pdf_page_texts,
+)
+from protocol_press.render import Part
+from protocol_press.writers.parallel import plan_chunks
+
+PROSE = (
+    "the Presidium considered the letter from Washington and agreed that the missiles "
+    "would be withdrawn under inspection while the ships returned to their ports and "
+    "Comrade Mikoyan was to travel to Havana to explain the decision to the Cuban comrades"
+)
+WORDS = PROSE.split()
+
+
+def sentence(seed: int, length: int) -> str:
+    start = seed % len(WORDS)
+    words = list(itertools.islice(itertools.cycle(WORDS), start, start + length))
+    return " ".join(words).capitalize() + "."
+
+
+def paragraph(seed: int, sentences: int = 6) -> str:
+    return " ".join(sentence(seed * 7 + n, 9 + (seed + n) % 13) for n in range(sentences))
+
+
+def chapter_text(number: int, chapters: int) -> str:
+    """A chapter of several pages: sections, notes of two series, a quotation, a list,
+    a table, raw HTML, editorial brackets, struck text and links into other chapters."""
+    other = (number % chapters) + 1
+    return f"""# Chapter {number}: Session of the Presidium {{#chapter-{number}}}
+
+{paragraph(number)}[^a{number}] {paragraph(number + 1, 3)}
+
+## Deliberations {{#deliberations-{number}}}
+
+{paragraph(number + 2)} See [chapter {other}](#chapter-{other}) and its
+[deliberations](#deliberations-{other}).[^b{number}]
+
+> {paragraph(number + 3, 4)}
+
+- {sentence(number, 8)}
+- {sentence(number + 1, 12)} [illegible]
+- {sentence(number + 2, 6)} ~~{sentence(number + 3, 5)}~~
+
+| Member | Vote |
+|---|--:|
+| N. S. Khrushchev | for |
+| A. I. Mikoyan | for |
+
+{paragraph(number + 4)} E = mc<sup>2</sup> and
+<abbr title="Central Committee">CC</abbr>.[^c{number}]
+
+## Decision
+
+{paragraph(number + 5, 8)}
+
+{paragraph(number + 6, 8)}
+
+[^a{number}]: {sentence(number + 7, 14)}
+[^b{number}]: {sentence(number + 8, 20)}
+[^c{number}]: {sentence(number + 9, 10)} {sentence(number + 10, 12)}
+"""
+
+
+def write_long_book(root: Path, chapters: int = 8) -> Path:
+    manuscript = root / "manuscript"
+    manuscript.mkdir(parents=True)
+    files = [f"{n:02d}-chapter.md" for n in range(1, chapters + 1)]
+    listing = "".join(f"  - {name}\n" for name in [*files, "zz-about.md"])
+    (manuscript / "metadata.yaml").write_text(
+        "title: A Long Record of Sessions\nlang: en\ndate: 1962-10-25\n"
+        "identifier: urn:uuid:7b1f4a52-1d8e-4f61-9a3c-2f4b6d0e9a61\n"
+        "author: The Test Editor\nnote-series:\n  translator: Translator’s Notes\n"
+        f"chapters:\n{listing}",
+        encoding="utf-8",
+    )
+    for number, name in enumerate(files, start=1):
+        front = "---\nnotes: translator\n---\n\n" if number % 3 == 0 else ""
+        (manuscript / name).write_text(front + chapter_text(number, chapters), "utf-8")
+    (manuscript / "zz-about.md").write_text(
+        "---\ntype: backmatter\n---\n\n# About This Edition\n\n" + paragraph(99), "utf-8"
+    )
+    return root
+
+
+@dataclass(frozen=True)
+class Pair:
+    single: Book
+    chunked: Book
+
+
+@pytest.fixture(scope="module")
+def long_book(tmp_path_factory: pytest.TempPathFactory, built_epubs: EpubRegistry) -> Pair:
+    root = write_long_book(tmp_path_factory.mktemp("long-book") / "project")
+    out = root.parent
+    single = build_book(root, out / "single", jobs=1)
+    chunked = build_book(root, out / "chunked", jobs=2)
+    assert chunked.epub is not None
+    built_epubs.add(chunked.epub)
+    return Pair(single, chunked)
+
+
+@pytest.fixture(scope="module")
+def edition_pair(tmp_path_factory: pytest.TempPathFactory) -> Pair:
+    out = tmp_path_factory.mktemp("edition-both-ways")
+    return Pair(build_book(REPO, out / "single", jobs=1), build_book(REPO, out / "chunked", jobs=3))
+
+
+PAIRS = ["long_book", "edition_pair"]
+
+
+@pytest.fixture(params=PAIRS)
+def pair(request: pytest.FixtureRequest) -> Pair:
+    return request.getfixturevalue(request.param)
+
+
+def pdfs(pair: Pair) -> tuple[pikepdf.Pdf, pikepdf.Pdf]:
+    assert pair.single.pdf is not None and pair.chunked.pdf is not None
+    return pikepdf.open(pair.single.pdf), pikepdf.open(pair.chunked.pdf)
+
+
+# ------------------------------------------------------------------ pages
+
+
+def test_the_long_book_is_really_laid_out_in_several_chunks(long_book: Pair) -> None:
+    single, chunked = pdfs(long_book)
+    assert len(single.pages) >= 20
+    # Each chunk's PDF embeds its own font subsets: more font programs than one pass has.
+    assert font_programs(chunked) > font_programs(single)
+
+
+def test_the_same_pages_with_the_same_text(pair: Pair) -> None:
+    assert pair.single.pdf is not None and pair.chunked.pdf is not None
+    single, chunked = pdf_page_texts(pair.single.pdf), pdf_page_texts(pair.chunked.pdf)
+    assert len(single) == len(chunked)
+    for number, (one, other) in enumerate(zip(single, chunked, strict=True), start=1):
+        assert one == other, f"page {number} differs"
+
+
+def test_every_page_looks_the_same(pair: Pair) -> None:
+    """Running heads, folios, the contents page's numbers: pixel for pixel at 40 dpi."""
+    assert pair.single.pdf is not None and pair.chunked.pdf is not None
+    one, other = pypdfium2.PdfDocument(pair.single.pdf), pypdfium2.PdfDocument(pair.chunked.pdf)
+    for index in range(len(one)):
+        first = one[index].render(scale=40 / 72).to_pil().convert("L")
+        second = other[index].render(scale=40 / 72).to_pil().convert("L")
+        assert first.tobytes() == second.tobytes(), f"page {index + 1} looks different"
+
+
+# -------------------------------------------------------------------- tags
+
+
+def test_the_structure_tree_has_the_same_shape_in_reading_order(pair: Pair) -> None:
+    single, chunked = pdfs(pair)
+    assert tree_shape(single.Root.StructTreeRoot.K) == tree_shape(chunked.Root.StructTreeRoot.K)
+
+
+def test_each_element_owns_the_same_marked_content(pair: Pair) -> None:
+    """Through the parent tree, every MCID on every page belongs to the same element
+    (by its place in the tree) in both files, and each element points at its page."""
+    single, chunked = pdfs(pair)
+    assert owners(single) == owners(chunked)
+
+
+def test_running_heads_and_folios_are_artifacts(pair: Pair) -> None:
+    _, chunked = pdfs(pair)
+    for number, page in enumerate(chunked.pages, start=1):
+        resources = page.obj.Resources.get("/XObject", {})
+        folios = [name for name in resources if name.startswith("/Folio")]
+        assert len(folios) == 1, f"page {number}"
+        content = page.obj.Contents
+        streams = content if isinstance(content, pikepdf.Array) else [content]
+        drawing = b"".join(s.read_bytes() for s in streams)
+        assert b"/Artifact <</Type /Pagination>> BDC q " + folios[0].encode() in drawing
+
+
+# ---------------------------------------------------------------- navigation
+
+
+def test_the_same_links_to_the_same_places(pair: Pair) -> None:
+    single, chunked = pdfs(pair)
+    assert link_annotations(single) == link_annotations(chunked)
+    assert named_destinations(single) == named_destinations(chunked)
+    for annotation in annotations(chunked):
+        assert "/A" not in annotation, "a cross-reference was left as a URI"
+
+
+def test_the_same_bookmarks(pair: Pair) -> None:
+    single, chunked = pdfs(pair)
+    assert bookmarks(single, single.Root.Outlines) == bookmarks(chunked, chunked.Root.Outlines)
+
+
+def test_the_catalog_says_the_same(pair: Pair) -> None:
+    single, chunked = pdfs(pair)
+    for key in ("/Lang", "/MarkInfo", "/ViewerPreferences"):
+        assert repr(single.Root[key]) == repr(chunked.Root[key])
+    assert single.Root.Metadata.read_bytes() == chunked.Root.Metadata.read_bytes()
+    assert dict(single.docinfo) == dict(chunked.docinfo)
+
+
+# ------------------------------------------------------------------ the rest
+
+
+def test_the_ebooks_are_identical(pair: Pair) -> None:
+    """The EPUB's page list comes from the print layout: the same either way."""
+    assert pair.single.epub is not None and pair.chunked.epub is not None
+    assert pair.single.epub.read_bytes() == pair.chunked.epub.read_bytes()
+
+
+def test_a_chunked_rebuild_is_byte_identical(long_book: Pair, tmp_path: Path) -> None:
+    assert long_book.chunked.pdf is not None
+    again = build_book(long_book.chunked.pdf.parent.parent / "project", tmp_path, jobs=2)
+    assert again.pdf is not None
+    assert again.pdf.read_bytes() == long_book.chunked.pdf.read_bytes()
+
+
+def test_chunks_are_runs_of_parts_of_similar_length() -> None:
+    parts = [
+        Part(kind, kind, f"{kind}.xhtml", kind) for kind in ("titlepage", "imprint", "contents")
+    ]
+    body = [Part("chapter", f"c{n}", f"c{n}.xhtml", f"C{n}") for n in range(7)]
+    weights = [0, 0, 0, 10, 10, 10, 50, 10, 10, 10]
+    chunks = plan_chunks([*parts, *body], weights, 3)
+    assert [[p.id for p in chunk] for chunk in chunks] == [
+        ["titlepage", "imprint", "contents"],
+        ["c0", "c1", "c2"],
+        ["c3"],
+        ["c4", "c5", "c6"],
+    ]
+    assert len(plan_chunks([*parts, *body], weights, 20)) == 1 + len(body)
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def tree_shape(node: Any) -> Any:
+    """The tree as nested (type, children) tuples, marked content as MCID numbers."""
+    if isinstance(node, pikepdf.Array):
+        return tuple(tree_shape(kid) for kid in node)
+    if isinstance(node, pikepdf.Dictionary):
+        if node.get("/Type") == "/OBJR":
+            return ("OBJR", str(node.Obj.get("/Subtype")))
+        if node.get("/Type") == "/MCR":
+            return ("MCR", int(node.MCID))
+        kids = node.get("/K")
+        return (str(node.get("/S")), tree_shape(kids) if kids is not None else ())
+    return int(node) if isinstance(node, int) else str(node)
+
+
+def element_paths(pdf: pikepdf.Pdf) -> dict[tuple[int, int], tuple[int, ...]]:
+    """Each structure element (by object number) and its path of child indexes."""
+    paths: dict[tuple[int, int], tuple[int, ...]] = {}
+
+    def walk(node: Any, path: tuple[int, ...]) -> None:
+        if isinstance(node, pikepdf.Dictionary) and "/S" in node:
+            paths[node.objgen] = path
+            kids = node.get("/K")
+            for index, kid in enumerate(kids if isinstance(kids, pikepdf.Array) else [kids]):
+                walk(kid, (*path, index))
+
+    walk(pdf.Root.StructTreeRoot.K[0], ())
+    return paths
+
+
+def owners(pdf: pikepdf.Pdf) -> list[list[tuple[int, ...] | None]]:
+    """For each page, the path of the element that owns each of its MCIDs.
+
+    MCIDs turned into artifacts (the single pass's running heads and folios) own
+    nothing; the chunked PDF draws those outside its marked content altogether.
+    """
+    paths = element_paths(pdf)
+    numbers = pdf.Root.StructTreeRoot.ParentTree.Nums
+    tree = {int(numbers[i]): numbers[i + 1] for i in range(0, len(numbers), 2)}
+    found = []
+    for page in pdf.pages:
+        entry = tree.get(int(page.obj.get("/StructParents", -1)))
+        owned = []
+        for element in entry if isinstance(entry, pikepdf.Array) else []:
+            if isinstance(element, pikepdf.Dictionary):
+                assert element.Pg.objgen == page.obj.objgen, "an element names another page"
+                owned.append(paths.get(element.objgen))
+        found.append(owned)
+    return found
+
+
+def annotations(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
+    for page in pdf.pages:
+        yield from page.obj.get("/Annots", pikepdf.Array())
+
+
+def bookmarks(pdf: pikepdf.Pdf, node: Any) -> list[tuple[str, int, int, list[Any]]]:
+    """Titles, target pages, open state and children of the outline."""
+    pages = {page.obj.objgen: index for index, page in enumerate(pdf.pages)}
+    found = []
+    item = node.get("/First")
+    while item is not None:
+        target = pages.get(item.Dest[0].objgen, -1) if "/Dest" in item else -1
+        found.append((str(item.Title), target, int(item.get("/Count", 0)), bookmarks(pdf, item)))
+        item = item.get("/Next")
+    return found
+
+
+def font_programs(pdf: pikepdf.Pdf) -> int:
+    return sum(
+        1
+        for obj in pdf.objects
+        if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
+    )
