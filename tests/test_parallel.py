@@ -234,11 +234,40 @@ def test_the_ebooks_are_identical(pair: Pair) -> None:
     assert pair.single.epub.read_bytes() == pair.chunked.epub.read_bytes()
 
 
-def test_a_chunked_rebuild_is_byte_identical(long_book: Pair, tmp_path: Path) -> None:
+def test_a_chunked_rebuild_is_byte_identical(
+    long_book: Pair, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(tmp_path / "empty-cache"))
     assert long_book.chunked.pdf is not None
     again = build_book(long_book.chunked.pdf.parent.parent / "project", tmp_path, jobs=2)
     assert again.pdf is not None
     assert again.pdf.read_bytes() == long_book.chunked.pdf.read_bytes()
+    assert len(list((tmp_path / "empty-cache" / "layouts").glob("*.pickle"))) >= 4
+
+
+def test_after_one_chapter_changed_only_its_chunk_is_laid_out_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The layout store (LayoutStore) gives back every chunk whose input did not change;
+    the result is the PDF a build from nothing makes of the changed book."""
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(tmp_path / "cache"))
+    project = write_long_book(tmp_path / "project")
+    build_book(project, tmp_path / "first", jobs=2)
+    layouts = tmp_path / "cache" / "layouts"
+    before = set(layouts.glob("*.pickle"))
+    chapter = project / "manuscript" / "05-chapter.md"
+    # Words of the same length: the chapter keeps its pages, the contents its numbers.
+    chapter.write_text(chapter.read_text("utf-8").replace("missiles", "warheads"), "utf-8")
+    rebuilt = build_book(project, tmp_path / "again", jobs=2)
+    assert len(set(layouts.glob("*.pickle")) - before) == 1, "one chunk laid out again"
+
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(tmp_path / "fresh-cache"))
+    from_nothing = build_book(project, tmp_path / "fresh", jobs=2)
+    single = build_book(project, tmp_path / "single", jobs=1)
+    assert rebuilt.pdf is not None and from_nothing.pdf is not None and single.pdf is not None
+    assert rebuilt.pdf.read_bytes() == from_nothing.pdf.read_bytes()
+    assert pdf_page_texts(rebuilt.pdf) == pdf_page_texts(single.pdf)
+    assert "warheads" in "".join(pdf_page_texts(rebuilt.pdf))
 
 
 def test_chunks_are_runs_of_parts_of_similar_length() -> None:

@@ -31,15 +31,17 @@ both paths page by page.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import io
 import multiprocessing
 import os
+import pickle
 import sys
+import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -246,20 +248,21 @@ def lay_out_in_parallel(
         )  # fmt: skip
 
     placeholders = {entry.target: PLACEHOLDER_PAGE for entry in _toc_targets(plain)}
-    with worker_pool(jobs) as pool:
+    images = sorted(asset.source for asset in plain.context.assets.values())
+    with _Workers(jobs, LayoutStore.for_build(styles, paper, images)) as workers:
         pending = [
-            pool.submit(lay_out_chunk, job(i, parts, placeholders if i == 0 else None))
+            workers.chunk(job(i, parts, placeholders if i == 0 else None))
             for i, parts in enumerate(chunks)
         ]
         laid_out = [future.result() for future in pending]
 
         def folio_job(layouts: list[ChunkLayout]) -> Future[bytes]:
-            return pool.submit(lay_out_folios, layouts, styles, build_time, lang, paper)
+            return workers.folios(layouts, styles, build_time, lang, paper)
 
         folios = folio_job(laid_out)  # meanwhile the contents page gets its numbers
         if chunks[0][0].kind in FRONT_KINDS:
             first = laid_out[0]
-            laid_out[0] = _front_with_page_numbers(pool, laid_out, chunks[0], job)
+            laid_out[0] = _front_with_page_numbers(workers, laid_out, chunks[0], job)
             if _margins_of(laid_out[0]) != _margins_of(first):
                 folios = folio_job(laid_out)
         merged = join_chunks(laid_out, folios.result())
@@ -273,7 +276,7 @@ def lay_out_in_parallel(
 
 
 def _front_with_page_numbers(
-    pool: ProcessPoolExecutor,
+    workers: _Workers,
     laid_out: list[ChunkLayout],
     front: list[Part],
     job: Callable[[int, list[Part], dict[str, int] | None], ChunkJob],
@@ -286,7 +289,7 @@ def _front_with_page_numbers(
     """
     layouts = list(laid_out)
     for _ in range(3):
-        again = pool.submit(lay_out_chunk, job(0, front, page_numbers(layouts))).result()
+        again = workers.chunk(job(0, front, page_numbers(layouts))).result()
         if again.pages == layouts[0].pages:
             return again
         layouts[0] = again
@@ -323,20 +326,125 @@ def page_numbers(chunks: Sequence[ChunkLayout]) -> dict[str, int]:
     return numbers
 
 
-@contextmanager
-def worker_pool(jobs: int) -> Iterator[ProcessPoolExecutor]:
-    """Worker processes (spawned: no state shared with this one); on an interruption
-    or an error they are stopped at once rather than left to finish their chunk."""
-    context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=context)
-    try:
-        yield pool
-    except BaseException:
-        for process in multiprocessing.active_children():
-            process.terminate()
-        pool.shutdown(wait=False, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
+class _Workers:
+    """Lays out chunks and the folio document: from the layout store when the same input
+    was laid out before, else in worker processes, started only when there is work."""
+
+    def __init__(self, jobs: int, store: LayoutStore) -> None:
+        self.jobs = jobs
+        self.store = store
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Workers:
+        return self
+
+    def __exit__(self, kind: object, error: object, trace: object) -> None:
+        if self._pool is None:
+            return
+        if error is not None:  # an interruption or an error: stop the workers at once
+            for process in multiprocessing.active_children():
+                process.terminate()
+            self._pool.shutdown(wait=False, cancel_futures=True)
+        else:
+            self._pool.shutdown(wait=True)
+
+    @property
+    def pool(self) -> ProcessPoolExecutor:
+        """Worker processes, spawned (they share no state with this one)."""
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return self._pool
+
+    def chunk(self, job: ChunkJob) -> Future[ChunkLayout]:
+        key = self.store.key("chunk", job.html, job.lang, job.identifier, str(job.build_time))
+        return self._run(key, lay_out_chunk, job)
+
+    def folios(
+        self,
+        chunks: list[ChunkLayout],
+        styles: StyleSet,
+        build_time: datetime,
+        lang: str,
+        paper: str,
+    ) -> Future[bytes]:
+        key = self.store.key("folios", folio_html(chunks, lang), str(build_time))
+        return self._run(key, lay_out_folios, chunks, styles, build_time, lang, paper)
+
+    def _run(self, key: str, function: Callable[..., Any], *args: Any) -> Future[Any]:
+        found = self.store.load(key)
+        if found is not None:
+            done: Future[Any] = Future()
+            done.set_result(found)
+            return done
+        future = self.pool.submit(function, *args)
+        future.add_done_callback(
+            lambda f: None if f.exception() else self.store.save(key, f.result())
+        )
+        return future
+
+
+class LayoutStore:
+    """Chunks laid out before, by a hash of everything their layout depends on: the
+    chunk's HTML, the stylesheets and fonts, the paper, and the versions of this tool
+    and WeasyPrint. A rebuild after one chapter changed lays out that chapter's chunk
+    only (and the contents page, if a page number changed). The store lives in the
+    build cache (``cache.cache_dir()``) and keeps the most recent entries."""
+
+    KEEP = 256
+
+    def __init__(self, folder: Path | None, fingerprint: str) -> None:
+        self.folder = folder
+        self.fingerprint = fingerprint
+
+    @classmethod
+    def for_build(cls, styles: StyleSet, paper: str, images: Sequence[Path]) -> LayoutStore:
+        from importlib.metadata import version
+
+        from .. import __version__
+        from ..cache import cache_dir
+
+        digest = hashlib.sha256(f"{__version__} {version('weasyprint')} {paper}".encode())
+        for folder in styles.folders:
+            for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+                digest.update(str(path.relative_to(folder)).encode() + path.read_bytes())
+        for path in (styles.shared, styles.print, *images):
+            digest.update(str(path).encode() + path.read_bytes())
+        return cls(cache_dir() / "layouts", digest.hexdigest())
+
+    def key(self, *inputs: str) -> str:
+        digest = hashlib.sha256(self.fingerprint.encode())
+        for value in inputs:
+            digest.update(len(value).to_bytes(8, "big") + value.encode("utf-8"))
+        return digest.hexdigest()
+
+    def load(self, key: str) -> Any:
+        if self.folder is None:
+            return None
+        try:
+            data = (self.folder / f"{key}.pickle").read_bytes()
+            return pickle.loads(data)
+        except (OSError, pickle.PickleError, EOFError, AttributeError, ValueError):
+            return None
+
+    def save(self, key: str, value: Any) -> None:
+        if self.folder is None:
+            return
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            handle, temp = tempfile.mkstemp(prefix=".layout.", dir=self.folder)
+            with os.fdopen(handle, "wb") as stream:
+                pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
+            Path(temp).replace(self.folder / f"{key}.pickle")
+            self._prune()
+        except OSError:
+            return  # no store: the next build lays out again
+
+    def _prune(self) -> None:
+        assert self.folder is not None
+        entries = sorted(self.folder.glob("*.pickle"), key=lambda p: p.stat().st_mtime_ns)
+        for old in entries[: max(0, len(entries) - self.KEEP)]:
+            old.unlink(missing_ok=True)
 
 
 def workers_can_start() -> bool:
