@@ -144,7 +144,8 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
-    record_build(target, options.settings(), _inputs(book), result.outputs, result.warnings)
+    if options.record:
+        record_build(target, options.settings(), _inputs(book), result.outputs, result.warnings)
     return result
 
 

@@ -26,6 +26,9 @@ class BuildOptions:
     # Processes that lay out the print editions: None decides by the book's length
     # (build.AUTO_PARALLEL_WORDS), 1 lays out in one pass, more in chunks (writers/parallel.py).
     jobs: int | None = None
+    # Whether the build is recorded for the up-to-date check (cache.py); the preview,
+    # which builds into a temporary folder on every edit, does not record.
+    record: bool = True
 
     def settings(self) -> dict[str, Any]:
         """The options as plain data, for the record of a build (``cache``).
