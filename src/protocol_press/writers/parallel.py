@@ -70,6 +70,10 @@ html, body { margin: 0; padding: 0; }
 """
 # Chunks per worker: more than one evens out chapters of different lengths.
 CHUNKS_PER_JOB = 2
+# At most this much text (characters) per chunk, so that a rebuild after one chapter
+# changed lays out a small part of a long book again (``LayoutStore``); each chunk
+# costs a fixed setup (stylesheets, fonts, a PDF of its own), so not much less.
+CHUNK_TEXT = 100_000
 FRONT_KINDS = frozenset({"titlepage", "imprint", "contents"})
 PLACEHOLDER_PAGE = 888  # three digits, as wide as most real page numbers
 FOLIO = "/Folio"  # the name of the folio drawing in each page's resources
@@ -237,7 +241,9 @@ def lay_out_in_parallel(
     """
     plain = renderer_for(None, None)
     lang = plain.document.metadata.lang
-    chunks = plan_chunks(plain.parts, [weights(p) for p in plain.parts], jobs * CHUNKS_PER_JOB)
+    sizes = [weights(p) for p in plain.parts]
+    count = max(jobs * CHUNKS_PER_JOB, -(-sum(sizes) // CHUNK_TEXT))
+    chunks = plan_chunks(plain.parts, sizes, count)
 
     def job(index: int, parts: list[Part], toc_pages: dict[str, int] | None) -> ChunkJob:
         renderer = renderer_for(frozenset(p.file for p in parts), toc_pages)
