@@ -498,6 +498,34 @@ CASES: list[Case] = [
         "{{ self.name }}",
         "{% include x %}",
     ),
+    # --- found by the generated manuscripts (tests/test_generated_books.py)
+    bad(
+        "control-character-escaped-in-metadata",
+        {BOOK: b'---\ntitle: "Bell\\u0007"\nauthor: "A\\bB"\nlang: en\n---\n\n# C\n\nText.\n'},
+        ("control-character", BOOK, 2),
+        ("control-character", BOOK, 3),
+    ),
+    bad(
+        "heading-ids-twice",
+        book(b"## A {#x}\n\nOne.\n\n## B {#x}\n\nTwo.\n"),
+        ("id-duplicate", BOOK, 12),
+    ),
+    bad(
+        "span-id-of-a-chapter",
+        book(b"A [span]{#chapter} here.\n", HEAD.replace(b"# Chapter", b"# Chapter {#chapter}")),
+        ("id-duplicate", BOOK, 8),
+    ),
+    bad(
+        "id-of-a-part-of-the-book",
+        book(b"Text.[^1]\n\n[^1]: A note.\n\n::: {#contents}\nA div.\n:::\n"),
+        ("id-reserved", BOOK, 12),
+    ),
+    good(
+        "chapters-named-like-parts-of-the-book",
+        book(b"Text.[^1]\n\n[^1]: A note.\n\n# Notes\n\nMore.\n\n# Contents\n\nEnd.\n"),
+        "Notes",
+        "Contents",
+    ),
 ]
 
 

@@ -302,6 +302,12 @@ Block = (
     | HtmlBlock
 )
 
+# Ids the templates give to the parts and their titles (templates/parts/*.html).
+TEMPLATE_IDS = frozenset(
+    {"cover", "titlepage", "imprint", "imprint-title", "contents", "contents-title"}
+    | {"notes", "notes-title"}
+)
+
 # Nodes whose children are inline nodes, and blocks whose children are blocks.
 INLINE_CONTAINERS = (Emphasis, Strong, Deleted, Span, Link, HtmlInline)
 BLOCK_CONTAINERS = (BlockQuote, Div, HtmlBlock)

@@ -28,6 +28,7 @@ from . import rawhtml
 from .diagnostics import Diagnostic, SourcePos, error, has_errors, warning
 from .model import (
     INLINE_CONTAINERS,
+    TEMPLATE_IDS,
     Attrs,
     Block,
     BlockQuote,
@@ -638,12 +639,17 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
 
 
 def _unique_chapter_ids(chapters: Sequence[Chapter]) -> tuple[list[Chapter], list[Diagnostic]]:
-    """Ids made from titles get a number where they repeat; ids the author gave must not."""
-    seen: set[str] = set()
+    """Ids made from titles get a number where they repeat, or where a part of the book
+    has that id (``Notes`` becomes ``notes-2``); ids the author gave must not repeat."""
+    seen: set[str] = set(TEMPLATE_IDS)
     unique: list[Chapter] = []
     problems: list[Diagnostic] = []
     for chapter in chapters:
-        if chapter.id in seen and chapter.id_given:
+        if chapter.id_given:  # never renamed; one the templates use is refused later
+            if chapter.id not in seen - TEMPLATE_IDS:
+                seen.add(chapter.id)
+                unique.append(chapter)
+                continue
             problems.append(
                 error(
                     chapter.pos,

@@ -10,6 +10,7 @@ and splits off YAML blocks; nothing is parsed as Markdown yet.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -326,7 +327,43 @@ def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
                 )
             ]
         )
-    return {str(k): v for k, v in data.items()}
+    mapping = {str(k): v for k, v in data.items()}
+    _refuse_control_characters(mapping, text, start)
+    return mapping
+
+
+def _refuse_control_characters(mapping: dict[str, Any], text: str, start: SourcePos) -> None:
+    """YAML escapes (``"\\b"``, ``"\\u0007"``) can put characters into a value that no
+    XML document, and so no book, can hold: the value's key is named, and nothing built."""
+    places = yaml_key_places(text, start)
+    problems = []
+    for key, value in mapping.items():
+        found = next(
+            (m.group() for s in _strings_in(value) for m in [_FORBIDDEN.search(s)] if m), ""
+        )
+        if found:
+            problems.append(
+                error(
+                    places.get(key, start),
+                    "control-character",
+                    f"metadata '{key}' contains the control character U+{ord(found):04X}",
+                    "remove the escape sequence (such as \\b or \\u0007) from the value",
+                )
+            )
+    if problems:
+        raise ManuscriptError(problems)
+
+
+def _strings_in(value: Any) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield str(key)
+            yield from _strings_in(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings_in(item)
 
 
 def yaml_key_places(text: str, start: SourcePos) -> dict[str, SourcePos]:

@@ -12,11 +12,12 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
+from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, has_errors, warning
 from .metadata import is_language_tag
 from .model import (
     BLOCK_CONTAINERS,
     INLINE_CONTAINERS,
+    TEMPLATE_IDS,
     Attrs,
     Block,
     BulletList,
@@ -317,10 +318,60 @@ def _nested_note_refs(notes: Iterable[Note]) -> Iterator[Diagnostic]:
 # ---------------------------------------------------------------------- ids
 
 
-def assign_heading_ids(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
-    """Give every heading inside the chapters a unique id (its own, or one from its text)."""
-    used = {c.id for c in chapters}
+def assign_heading_ids(
+    chapters: Sequence[Chapter], taken: Iterable[str] = ()
+) -> tuple[Chapter, ...]:
+    """Give every heading inside the chapters a unique id (its own, or one from its text
+    that no other element has: ``taken`` are the ids the book holds besides headings)."""
+    used = {c.id for c in chapters} | set(taken)
     return tuple(replace(c, blocks=tuple(_ids_in(c.blocks, used))) for c in chapters)
+
+
+_PAGE_ID = re.compile(r"page-\d+")  # the EPUB's page-break markers
+
+
+def book_ids(chapters: Sequence[Chapter], notes: Iterable[Note]) -> set[str]:
+    """The ids the tool itself gives: parts, chapter titles, notes, note references."""
+    ids = set(TEMPLATE_IDS) | {f"{c.id}-title" for c in chapters}
+    for note in notes:
+        ids |= {note.id, *note.ref_ids(), f"{note.series}-notes", f"{note.series}-notes-title"}
+    return ids
+
+
+def explicit_ids(chapters: Sequence[Chapter]) -> Iterator[tuple[str, SourcePos]]:
+    """Every id the author wrote inside the chapters, where it is written, in reading order."""
+    for chapter in chapters:
+        for block in iter_blocks(chapter.blocks):
+            if isinstance(block, Heading | Div | HtmlBlock) and block.attrs.id:
+                yield block.attrs.id, block.pos
+            if isinstance(block, Paragraph | Heading | Plain):
+                for node in iter_inlines(block.children):
+                    if isinstance(node, Span | HtmlInline) and node.attrs.id:
+                        yield node.attrs.id, block.pos
+
+
+def _clashing_ids(chapters: Sequence[Chapter], tools: set[str]) -> Iterator[Diagnostic]:
+    """Ids the author wrote twice, or that the tool gives to something else.
+
+    Chapters' ids are unique already (``parser._unique_chapter_ids``)."""
+    seen: set[str] = {c.id for c in chapters}
+    chapter_ids = [(c.id, c.pos) for c in chapters if c.id_given]
+    for element_id, pos in [*chapter_ids, *explicit_ids(chapters)]:
+        if element_id in tools or _PAGE_ID.fullmatch(element_id):
+            yield error(
+                pos,
+                "id-reserved",
+                f"the id '{element_id}' is one that protocol-press gives to a part of the book",
+                "choose another id, for example one with a word of your own in it",
+            )
+        elif element_id in seen and (element_id, pos) not in chapter_ids:
+            yield error(
+                pos,
+                "id-duplicate",
+                f"the id '{element_id}' is given to two elements of the book",
+                "an id names one place: give one of them another id",
+            )
+        seen.add(element_id)
 
 
 def _ids_in(blocks: Iterable[Block], used: set[str]) -> Iterator[Block]:
@@ -434,7 +485,11 @@ def build_document(
     diagnostics += numbering.diagnostics
     diagnostics += list(_nested_note_refs(parsed.notes.values()))
     diagnostics += list(_long_notes(parsed.notes.values()))
-    chapters = assign_heading_ids(chapters)
+    notes = [n for series in numbering.series(metadata) for n in series.notes]
+    tools = book_ids(chapters, notes)
+    diagnostics += list(_clashing_ids(chapters, tools))
+    taken = tools | {element_id for element_id, _ in explicit_ids(chapters)}
+    chapters = assign_heading_ids(chapters, taken)
     diagnostics += list(_broken_links(chapters, extra_ids or set()))
     diagnostics += list(_images_without_alt(chapters))
     diagnostics += list(_bad_language_tags(chapters))
