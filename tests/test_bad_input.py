@@ -520,6 +520,47 @@ CASES: list[Case] = [
         book(b"Text.[^1]\n\n[^1]: A note.\n\n::: {#contents}\nA div.\n:::\n"),
         ("id-reserved", BOOK, 12),
     ),
+    bad(
+        "title-empty",
+        {BOOK: b'---\ntitle: ""\nlang: en\n---\n\n# C\n\nText.\n'},
+        ("metadata-empty", BOOK, 2),
+    ),
+    bad(
+        "headings-without-words",
+        {BOOK: b"---\ntitle: T\nlang: en\n---\n\n# {#c}\n\nText.\n\n## {#s}\n\nMore.\n"},
+        ("heading-empty", BOOK, 6),
+        ("heading-empty", BOOK, 10),
+    ),
+    bad(
+        "line-separators-in-yaml",
+        {BOOK: '---\ntitle: "A\u2028B"\ndate: next Tuesday\n---\n\n# C\n\nText.\n'.encode()},
+        ("metadata-type", BOOK, 3),
+    ),
+    bad(
+        "form-feed-keeps-the-line-numbers",
+        book(b"A\x0cpage break.\n\nSee [x](#nowhere).\n"),
+        ("link-anchor", BOOK, 10),
+    ),
+    good(
+        "links-and-notes-inside-links",
+        book(
+            b'See [the <a href="https://example.org/b">inner</a> text](https://example.org/)'
+            b" and [a text ^[an inline note]](https://example.org/c).\n"
+        ),
+        "See the inner text and a text",
+        "an inline note",
+        warnings=(("link-in-link", BOOK, 8), ("note-in-link", BOOK, 8)),
+    ),
+    good(
+        "a-note-on-a-chapter-title",
+        {BOOK: b"---\ntitle: T\nlang: en\n---\n\n# Chapter[^1]\n\nText.\n\n[^1]: On the title.\n"},
+        "On the title.",
+    ),
+    good(
+        "a-link-to-a-cyrillic-id",
+        book("## Предисловие {#Ид}\n\nSee [the preface](#Ид).\n".encode()),
+        "See the preface.",
+    ),
     good(
         "chapters-named-like-parts-of-the-book",
         book(b"Text.[^1]\n\n[^1]: A note.\n\n# Notes\n\nMore.\n\n# Contents\n\nEnd.\n"),

@@ -15,6 +15,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
+from urllib.parse import unquote
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -376,7 +377,9 @@ class _Builder:
         if kind == "link_open":
             href = str(opener.attrs.get("href", ""))
             title = str(opener.attrs.get("title", ""))
-            return Link(children, href, title, self.locate(href, self._line))
+            # markdown-it percent-encodes: #%D0%98%D0%B4 is the id Ид.
+            target = unquote(href) if href.startswith("#") else href
+            return Link(children, target, title, self.locate(target, self._line))
         return Span(children, Attrs())
 
     def leaf_inline(self, token: Token) -> Inline | None:

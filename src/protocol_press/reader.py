@@ -291,7 +291,9 @@ def _without_forbidden_characters(text: str, display: str) -> tuple[str, tuple[D
         )
     if not warnings:
         return text, ()
-    cleaned = _FORBIDDEN.sub(lambda m: "\n" if m.group() in "\x0b\x0c" else "", text)
+    # A vertical tab or a form feed (a word processor's line or page break) becomes a
+    # space, so that words stay apart and the lines keep their numbers.
+    cleaned = _FORBIDDEN.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", text)
     return cleaned, tuple(warnings)
 
 
@@ -301,8 +303,8 @@ def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
         data = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = start.line + (mark.line if mark else 0)
-        col = (mark.column + 1) if mark else 1
+        line, col = _place_of(text, mark.index) if mark else (0, 1)
+        line += start.line
         problem = getattr(exc, "problem", None) or str(exc)
         raise ManuscriptError(
             [
@@ -371,12 +373,18 @@ def yaml_key_places(text: str, start: SourcePos) -> dict[str, SourcePos]:
     node = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
     if not isinstance(node, yaml.MappingNode):
         return {}
-    return {
-        str(key.value): SourcePos(
-            start.path, start.line + key.start_mark.line, key.start_mark.column + 1
-        )
-        for key, _ in node.value
-    }
+    places = {}
+    for key, _ in node.value:
+        line, col = _place_of(text, key.start_mark.index)
+        places[str(key.value)] = SourcePos(start.path, start.line + line, col)
+    return places
+
+
+def _place_of(text: str, index: int) -> tuple[int, int]:
+    """Line (from 0) and column (from 1) of a character of ``text``, counting ``\\n`` only:
+    YAML also breaks lines at U+0085, U+2028 and U+2029, which an editor shows in a line."""
+    line_start = text.rfind("\n", 0, index) + 1
+    return text.count("\n", 0, index), index - line_start + 1
 
 
 def display_path(path: Path, cwd: Path) -> str:

@@ -25,7 +25,13 @@ from . import __version__
 from .diagnostics import ToolError
 from .model import Chapter, Document, Heading, HtmlInline, Image, NoteRef, Span
 from .parser import plain_text
-from .transform import chapter_images, iter_block_inlines, iter_blocks, typeset_text
+from .transform import (
+    chapter_images,
+    iter_block_inlines,
+    iter_blocks,
+    iter_inlines,
+    typeset_text,
+)
 
 Format = Literal["epub", "pdf", "html"]
 
@@ -253,7 +259,8 @@ def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
         block_id = getattr(getattr(block, "attrs", None), "id", "")
         if block_id:
             yield block_id
-    for node in iter_block_inlines(chapter.blocks):
+    yield f"{chapter.id}-title"
+    for node in [*iter_inlines(chapter.title), *iter_block_inlines(chapter.blocks)]:
         if isinstance(node, NoteRef):
             yield node.ref_id
         elif isinstance(node, Span | HtmlInline) and node.attrs.id:

@@ -249,8 +249,9 @@ class _NoteNumbering:
         def number(node: Inline) -> Inline:
             return self.reference(node, path, series) if isinstance(node, NoteRef) else node
 
+        title = map_nested(chapter.title, number)  # a note on the title comes first
         blocks = tuple(map_inlines(b, lambda run: map_nested(run, number)) for b in chapter.blocks)
-        return replace(chapter, blocks=blocks)
+        return replace(chapter, title=title, blocks=blocks)
 
     def reference(self, ref: NoteRef, path: str, series: str) -> NoteRef:
         key = (path, ref.label)
@@ -475,13 +476,100 @@ def _unbalanced_brackets(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
 # --------------------------------------------------------------- the stage
 
 
+def _empty_headings(
+    chapters: Sequence[Chapter], known: Sequence[Diagnostic]
+) -> Iterator[Diagnostic]:
+    """A heading without words: nothing to show in the contents or to read out."""
+    hint = "write the heading's words after the # signs: ## The Decision"
+    untitled = {d.pos for d in known if d.code == "chapter-title-missing"}
+    for chapter in chapters:
+        if not chapter.title_text.strip() and chapter.pos not in untitled:
+            yield error(chapter.pos, "heading-empty", "this chapter's heading has no text", hint)
+        for block in iter_blocks(chapter.blocks):
+            if isinstance(block, Heading) and not plain_text(block.children).strip():
+                yield error(block.pos, "heading-empty", "this heading has no text", hint)
+
+
+def untangle_links(chapter: Chapter) -> tuple[Chapter, list[Diagnostic]]:
+    """A link holds no other link and no note reference (HTML allows no link inside a
+    link): an inner link keeps its words, a note reference moves to just after the link."""
+    found: list[Diagnostic] = []
+
+    def run(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+        out: list[Inline] = []
+        for node in nodes:
+            if isinstance(node, Link | HtmlInline) and _is_link(node):
+                words, refs = _link_contents(node.children, found)
+                out.append(replace(node, children=words))
+                out.extend(refs)
+            elif isinstance(node, INLINE_CONTAINERS):
+                out.append(replace(node, children=run(node.children)))
+            else:
+                out.append(node)
+        return tuple(out)
+
+    blocks = tuple(map_inlines(b, run) for b in chapter.blocks)
+    return replace(chapter, blocks=blocks), found
+
+
+def _is_link(node: Inline) -> bool:
+    return isinstance(node, Link) or (isinstance(node, HtmlInline) and node.tag == "a")
+
+
+def _link_contents(
+    nodes: tuple[Inline, ...], found: list[Diagnostic]
+) -> tuple[tuple[Inline, ...], list[Inline]]:
+    """A link's words without links or note references, and the references taken out."""
+    words: list[Inline] = []
+    refs: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, NoteRef):
+            refs.append(node)
+            found.append(
+                warning(
+                    node.pos,
+                    "note-in-link",
+                    f"the note {_written(node)} is inside a link's text; it was set after the link",
+                    "write the note after the link: [the text](https://example.org)[^1]",
+                )
+            )
+        elif isinstance(node, INLINE_CONTAINERS):
+            inner, more = _link_contents(node.children, found)
+            refs.extend(more)
+            if _is_link(node):
+                pos = getattr(node, "pos", None)
+                if pos is not None:
+                    found.append(
+                        warning(
+                            pos,
+                            "link-in-link",
+                            "a link inside another link's text: it was left out, its words kept",
+                            "a text can be one link only; link the words separately",
+                        )
+                    )
+                words.extend(inner)
+            else:
+                words.append(replace(node, children=inner))
+        else:
+            words.append(node)
+    return tuple(words), refs
+
+
+def _written(ref: NoteRef) -> str:
+    """A note reference as the author wrote it: ``[^label]``, or ``^[...]`` for an inline note."""
+    return "^[...]" if ref.label.startswith("^inline-") else f"[^{ref.label}]"
+
+
 def build_document(
     metadata: Metadata, parsed: ParsedManuscript, extra_ids: set[str] | None = None
 ) -> tuple[Document, list[Diagnostic]]:
     """Number, typeset and check; raise if anything stops the build, else return warnings."""
     diagnostics = list(parsed.diagnostics)
+    untangled = [untangle_links(c) for c in parsed.chapters]
+    diagnostics += [d for _, found in untangled for d in found]
+    diagnostics += list(_empty_headings(parsed.chapters, parsed.diagnostics))
     numbering = _NoteNumbering(dict(parsed.notes))
-    chapters = tuple(numbering.chapter(c) for c in parsed.chapters)
+    chapters = tuple(numbering.chapter(c) for c, _ in untangled)
     diagnostics += numbering.diagnostics
     diagnostics += list(_nested_note_refs(parsed.notes.values()))
     diagnostics += list(_long_notes(parsed.notes.values()))
