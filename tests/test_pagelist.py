@@ -19,6 +19,7 @@ from lxml import etree
 from helpers import (
     NS,
     Book,
+    build_book,
     each_book,
     epub_members,
     normalise_space,
@@ -118,3 +119,30 @@ def test_the_edition_declares_where_its_page_numbers_come_from(edition: Book) ->
     features = {m.text for m in opf.xpath("//opf:meta[@property='schema:accessibilityFeature']",
                                           namespaces=NS)}  # fmt: skip
     assert {"pageNavigation", "pageBreakMarkers"} <= features
+
+
+def test_a_table_over_several_pages_repeats_its_header_but_not_its_place(
+    tmp_path: Path,
+) -> None:
+    """WeasyPrint repeats a table's header row on each page it spans; the page begins at
+    the first row after the repeated header (it used to stop the build)."""
+    rows = "".join(f"| Row {n} | Member {n} |\n" for n in range(150))
+    source = tmp_path / "table.md"
+    source.write_text(
+        "---\ntitle: A Long Table\nlang: en\n---\n\n# Votes\n\n"
+        f"| Number | Name |\n|---|---|\n{rows}",
+        encoding="utf-8",
+    )
+    book = build_book(source, tmp_path / "out")
+    assert book.pdf is not None
+    after_markers = epub_words_after_markers(book)
+    table_pages = [
+        (number, page)
+        for number, page in enumerate(pdf_body_texts(book.pdf), start=1)
+        if "Row" in page
+    ]
+    assert len(table_pages) >= 3
+    for number, page in table_pages[1:]:
+        expected = [w for w in pdf_first_words(page) if w not in ("Number", "Name")]
+        got = after_markers[number]
+        assert got[: len(expected) - 2] == expected[: len(expected) - 2], (number, got)

@@ -174,7 +174,7 @@ def parse_metadata(
         check.diagnostics.append(
             error(pos, "metadata-missing", "the metadata has no 'title'", "add: title: ...")
         )
-    elif not title and data.get("title") is not None and not check.diagnostics:
+    elif not title and not check.diagnostics:
         check.diagnostics.append(
             error(
                 check.at("title"), "metadata-empty", "the title is empty", "title: Protocol No. 61"

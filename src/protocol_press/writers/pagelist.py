@@ -59,10 +59,11 @@ def page_starts(pages: Sequence[Any], root: Any, part_ids: Sequence[str]) -> lis
     """Where each laid-out page begins (WeasyPrint pages and the HTML tree they came from)."""
     blocks = _block_positions(root, set(part_ids))
     seen: dict[int, int] = {}
+    repeated: set[int] = set()
     starts = []
     for number, page in enumerate(pages, start=1):
         first: tuple[Any, int] | None = None
-        for text, block in _text_boxes(page._page_box, None):
+        for text, block in _text_boxes(page._page_box, None, repeated):
             if block is None or id(block) not in blocks:
                 continue
             if first is None:
@@ -84,10 +85,18 @@ def _block_positions(root: Any, part_ids: set[str]) -> dict[int, tuple[str, int]
     return positions
 
 
-def _text_boxes(box: Any, block: Any) -> Iterator[tuple[str, Any]]:
-    """The text of a page in order, each with the text block it belongs to."""
+def _text_boxes(box: Any, block: Any, repeated: set[int]) -> Iterator[tuple[str, Any]]:
+    """The text of a page in order, each with the text block it belongs to.
+
+    A table's header and footer rows are repeated on every page the table spans;
+    only their first appearance is their place in the text (``repeated`` remembers).
+    """
     if isinstance(box, boxes.MarginBox) or "::" in (box.element_tag or ""):
         return  # running heads, folios, list numbers and generated text
+    if isinstance(box, boxes.TableRowGroupBox) and (box.is_header or box.is_footer):
+        if id(box.element) in repeated:
+            return
+        repeated.add(id(box.element))
     element = box.element
     if element is not None and HIDDEN_CLASS in (element.get("class") or "").split():
         return
@@ -96,7 +105,7 @@ def _text_boxes(box: Any, block: Any) -> Iterator[tuple[str, Any]]:
     if isinstance(box, boxes.TextBox):
         yield box.text, block
     for child in getattr(box, "children", ()):
-        yield from _text_boxes(child, block)
+        yield from _text_boxes(child, block, repeated)
 
 
 # ------------------------------------------------------------ the EPUB side
