@@ -12,7 +12,6 @@ Inputs are made in code, so that odd bytes are exactly what the case says.
 from __future__ import annotations
 
 import shutil
-import time
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,7 +52,6 @@ class Case:
     contains: tuple[str, ...] = ()  # text that must appear in the EPUB's documents
     target: str = ""  # what to build; by default book.md, or the project folder
     formats: str = "epub"
-    seconds: float = 60.0  # a generous bound: the build must not take minutes
     exact: bool = False  # the text must also be in the XHTML byte for byte (no entities)
     absent: tuple[str, ...] = ()  # text that must be in no document of the EPUB
 
@@ -303,7 +301,6 @@ CASES: list[Case] = [
         "note-undefined-at-the-end-of-a-large-file",
         book(LARGE_BODY.encode() + b"The end.[^ghost]\n"),
         ("note-undefined", BOOK, 8 + LARGE_LINES),
-        seconds=120,
     ),
     bad(
         "note-undefined-with-a-pdf",
@@ -377,13 +374,11 @@ CASES: list[Case] = [
         "deep-bullet-list",
         book(b"".join(b"  " * n + f"- item {n}\n".encode() for n in range(LIST_DEPTH))),
         ("nesting-too-deep", BOOK, 40),
-        seconds=90,
     ),
     bad(
         "deep-ordered-list",
         book(b"".join(b"   " * n + f"1. entry {n}\n".encode() for n in range(2000))),
         ("nesting-too-deep", BOOK, 40),
-        seconds=90,
     ),
     bad(
         "deep-emphasis",
@@ -406,13 +401,12 @@ CASES: list[Case] = [
         book(b"[" * 1000 + b"inner" + b"](#chapter)" * 1000 + b"\n"),
         "inner",
     ),
-    good("very-long-line", book(LONG_LINE.encode() + b"\n"), LONG_LINE, seconds=90),
+    good("very-long-line", book(LONG_LINE.encode() + b"\n"), LONG_LINE),
     good(
         "very-large-file",
         book(LARGE_BODY.encode()),
         "Paragraph 0.",
         "Paragraph 39999.",
-        seconds=180,
     ),
     # --- raw HTML passes through the allowlist (tests/test_rawhtml.py has the rules)
     good(
@@ -591,12 +585,10 @@ def remove_files(root: Path, files: dict[str, bytes]) -> None:
     shutil.rmtree(root / "manuscript", ignore_errors=True)
 
 
-def build(root: Path, case: Case, monkeypatch: pytest.MonkeyPatch) -> tuple[Result, float]:
+def build(root: Path, case: Case, monkeypatch: pytest.MonkeyPatch) -> Result:
     monkeypatch.chdir(root)
     args = ["build", case.build_target, "--out", "out", "--format", case.formats]
-    started = time.monotonic()
-    result = CliRunner().invoke(main, args, catch_exceptions=True)
-    return result, time.monotonic() - started
+    return CliRunner().invoke(main, args, catch_exceptions=True)
 
 
 def found(result: Result, severity: str) -> list[Expected]:
@@ -643,7 +635,7 @@ def test_bad_manuscript_stops_with_its_diagnostic(
 
     remove_files(root, previous)
     write_files(root, case.files)
-    result, seconds = build(root, case, monkeypatch)
+    result = build(root, case, monkeypatch)
 
     assert "Traceback" not in result.output
     assert result.exit_code == 1, result.output
@@ -652,7 +644,6 @@ def test_bad_manuscript_stops_with_its_diagnostic(
     assert all(d.hint for d in printed_diagnostics(result.output)), "every diagnostic has a hint"
     assert "build failed" in result.output
     assert snapshot(root / "out") == before, "the outputs of the last good build are untouched"
-    assert seconds < case.seconds
 
 
 @pytest.mark.parametrize("case", GOOD, ids=lambda case: case.id)
@@ -662,13 +653,12 @@ def test_awkward_manuscript_builds_with_its_text_intact(
     root = tmp_path / case.id
     root.mkdir()
     write_files(root, case.files)
-    result, seconds = build(root, case, monkeypatch)
+    result = build(root, case, monkeypatch)
 
     assert "Traceback" not in result.output
     assert result.exit_code == 0, result.output[-3000:]
     assert found(result, "error") == []
     assert found(result, "warning") == list(case.warnings), result.output
-    assert seconds < case.seconds, f"the build took {seconds:.0f} s"
     epubs = list((root / "out").glob("*.epub"))
     assert len(epubs) == 1, epubs
     epub = built_epubs.add(epubs[0])

@@ -201,8 +201,9 @@ def _jobs(options: BuildOptions, book: _Book) -> int:
         return max(1, options.jobs)
     styles = book.styles
     own_styles = styles.print.parent == styles.shared.parent == styles.default_dir
-    if not own_styles or book_words(book.document) < AUTO_PARALLEL_WORDS:
-        return 1
+    chapters = len(book.document.chapters)
+    if not own_styles or chapters < 2 or book_words(book.document) < AUTO_PARALLEL_WORDS:
+        return 1  # (one long chapter is one chunk: nothing to share out)
     from .writers.parallel import default_jobs
 
     return default_jobs()
