@@ -376,3 +376,12 @@ def test_ids_made_from_repeated_titles_are_numbered() -> None:
 )
 def test_slugify(title: str, slug: str) -> None:
     assert slugify(title) == slug
+
+
+def test_a_single_files_chapter_takes_its_subtitle_from_the_heading() -> None:
+    """Straight quotes in attributes survive smart punctuation."""
+    source = text_source('# The Protocol {#protocol subtitle="Session of 25 October"}\n\nText.\n')
+    manuscript = manuscript_of(source, single_file=True)
+    (chapter,) = parse_manuscript(manuscript).chapters
+    assert chapter.subtitle == "Session of 25 October"
+    assert chapter.id == "protocol"

@@ -454,5 +454,5 @@ def generate_cover(metadata: Metadata, fonts_dir: Path) -> bytes:
 def _png(image: Image.Image) -> bytes:
     """The image as PNG bytes: no text chunks, no time, a fixed compression level."""
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=9, optimize=False)
+    image.save(buffer, format="PNG", compress_level=6, optimize=False)
     return buffer.getvalue()

@@ -65,6 +65,7 @@ from .reader import Manuscript, TextSource
 # Trailing heading attributes start with an id, a class or a key: ``{#id .class key=value}``.
 # Anything else in braces (``{% block %}``, ``{{ title }}``) is the heading's text.
 _HEADING_ATTRS = re.compile(r"\s*(\{\s*(?:[#.][\w-]|[\w-]+=)[^{}]*\})\s*$")
+_STRAIGHT_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'"})
 # Deeper than this, quotations, lists or emphasis inside each other are refused with a
 # diagnostic rather than dropped (markdown-it stops at its own limit) or overflowing
 # the stack of the parser and the templates.
@@ -286,6 +287,8 @@ class _Builder:
         return Attrs(classes=(info,)) if info else Attrs()
 
     def attrs_from(self, text: str, pos: SourcePos) -> Attrs:
+        # Heading text has been through smart punctuation: quotes are straight in attributes.
+        text = text.translate(_STRAIGHT_QUOTES)
         try:
             _, values = parse_attrs(text)
         except ParseError as exc:
@@ -599,7 +602,7 @@ def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
         type=attrs.get("type") or str(meta.get("type", "chapter")),
         note_series=attrs.get("notes") or str(meta.get("notes", "notes")),
         lang=attrs.lang or str(meta.get("lang", "")),
-        subtitle=str(meta.get("subtitle", "")),
+        subtitle=attrs.get("subtitle") or str(meta.get("subtitle", "")),
     )
     return chapter, problems
 
@@ -638,6 +641,7 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
             type=heading.attrs.get("type", "chapter"),
             note_series=heading.attrs.get("notes", "notes"),
             lang=heading.attrs.lang,
+            subtitle=heading.attrs.get("subtitle"),
         )
 
 

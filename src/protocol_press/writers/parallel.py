@@ -601,10 +601,10 @@ def _name_tree_entries(node: Any) -> Iterator[tuple[str, pikepdf.Object]]:
 def _name_tree(pdf: pikepdf.Pdf, entries: list[tuple[str, pikepdf.Object]]) -> pikepdf.Object:
     """A flat name tree, sorted as the format wants (by the names' bytes)."""
     ordered = sorted(dict(entries).items(), key=lambda item: item[0].encode("utf-8"))
-    flat = pikepdf.Array()
+    flat: list[Any] = []
     for name, destination in ordered:
-        flat.extend([pikepdf.String(name), destination])
-    return pdf.make_indirect(pikepdf.Dictionary(Names=flat))
+        flat += [pikepdf.String(name), destination]
+    return pdf.make_indirect(pikepdf.Dictionary(Names=pikepdf.Array(flat)))
 
 
 @dataclass(slots=True)
