@@ -922,6 +922,9 @@ def add_pandoc_pairs(results: Results) -> None:
             results.samples[f"{script}/pandoc/both"] = pairs
 
 
+ANALYSIS = Path(__file__).resolve().parent / "analysis.md"
+
+
 def report(results: Results) -> str:
     out: list[str] = []
     w = out.append
@@ -961,6 +964,8 @@ def report(results: Results) -> str:
     w(_cold_tables(results))
     w(_rebuild_tables(results))
     w(_targets(results))
+    if ANALYSIS.is_file():  # written by hand: what the figures mean, what bounds the gaps
+        w(ANALYSIS.read_text(encoding="utf-8").rstrip() + "\n")
     if results.failures or results.notes:
         w("## Failures and notes\n")
         for failure in results.failures:
