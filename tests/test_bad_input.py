@@ -555,6 +555,15 @@ CASES: list[Case] = [
         book("## Предисловие {#Ид}\n\nSee [the preface](#Ид).\n".encode()),
         "See the preface.",
     ),
+    bad(
+        "language-tags-on-blocks",
+        book(
+            b'## A heading {lang=en_US}\n\n::: {lang=russian}\nA div.\n:::\n\n<p lang="x y">P</p>\n'
+        ),
+        ("lang-invalid", BOOK, 8),
+        ("lang-invalid", BOOK, 10),
+        ("lang-invalid", BOOK, 14),
+    ),
     good(
         "chapters-named-like-parts-of-the-book",
         book(b"Text.[^1]\n\n[^1]: A note.\n\n# Notes\n\nMore.\n\n# Contents\n\nEnd.\n"),

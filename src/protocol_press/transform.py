@@ -453,6 +453,16 @@ def _bad_language_tags(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
             yield error(
                 chapter.pos, "lang-invalid", f"'{chapter.lang}' is not a language tag", hint
             )
+    for chapter in chapters:
+        for node in iter_inlines(chapter.title):
+            lang = node.attrs.lang if isinstance(node, Span | HtmlInline) else ""
+            if lang and not is_language_tag(lang):
+                yield error(chapter.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
+        for block in iter_blocks(chapter.blocks):  # headings, divs, raw HTML blocks
+            attrs = getattr(block, "attrs", None)
+            lang = attrs.lang if isinstance(attrs, Attrs) else ""
+            if lang and not is_language_tag(lang):
+                yield error(block.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
     for block, nodes in _blocks_with_text(chapters):
         for node in nodes:
             lang = node.attrs.lang if isinstance(node, Span | HtmlInline) else ""
