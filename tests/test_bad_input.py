@@ -564,6 +564,16 @@ CASES: list[Case] = [
         ("lang-invalid", BOOK, 10),
         ("lang-invalid", BOOK, 14),
     ),
+    bad(
+        "a-date-with-no-such-day",
+        {BOOK: b"---\ntitle: T\nlang: en\ndate: 1962-13-40\n---\n\n# C\n\nText.\n"},
+        ("yaml-value", BOOK, 2),
+    ),
+    bad(
+        "an-id-in-a-note-that-a-part-has",
+        book(b"Text.^[A note with [words]{#notes-title}.]\n"),
+        ("id-reserved", BOOK, 8),
+    ),
     good(
         "chapters-named-like-parts-of-the-book",
         book(b"Text.[^1]\n\n[^1]: A note.\n\n# Notes\n\nMore.\n\n# Contents\n\nEnd.\n"),

@@ -301,6 +301,17 @@ def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
     """Parse a YAML block that must be a mapping; errors point into the file."""
     try:
         data = yaml.safe_load(text) if text.strip() else {}
+    except ValueError as exc:  # a date YAML reads as one but cannot be: 1962-13-40
+        raise ManuscriptError(
+            [
+                error(
+                    start,
+                    "yaml-value",
+                    f"a value of the metadata cannot be read: {exc}",
+                    "write dates as YYYY-MM-DD with a real month and day, or quote the value",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line, col = _place_of(text, mark.index) if mark else (0, 1)

@@ -339,10 +339,17 @@ def book_ids(chapters: Sequence[Chapter], notes: Iterable[Note]) -> set[str]:
     return ids
 
 
-def explicit_ids(chapters: Sequence[Chapter]) -> Iterator[tuple[str, SourcePos]]:
-    """Every id the author wrote inside the chapters, where it is written, in reading order."""
+def explicit_ids(
+    chapters: Sequence[Chapter], notes: Iterable[Note] = ()
+) -> Iterator[tuple[str, SourcePos]]:
+    """Every id the author wrote in the chapters and the notes, where it is written."""
     for chapter in chapters:
-        for block in iter_blocks(chapter.blocks):
+        for node in iter_inlines(chapter.title):
+            if isinstance(node, Span | HtmlInline) and node.attrs.id:
+                yield node.attrs.id, chapter.pos
+    bodies = [c.blocks for c in chapters] + [n.children for n in notes]
+    for blocks in bodies:
+        for block in iter_blocks(blocks):
             if isinstance(block, Heading | Div | HtmlBlock) and block.attrs.id:
                 yield block.attrs.id, block.pos
             if isinstance(block, Paragraph | Heading | Plain):
@@ -351,13 +358,15 @@ def explicit_ids(chapters: Sequence[Chapter]) -> Iterator[tuple[str, SourcePos]]
                         yield node.attrs.id, block.pos
 
 
-def _clashing_ids(chapters: Sequence[Chapter], tools: set[str]) -> Iterator[Diagnostic]:
+def _clashing_ids(
+    chapters: Sequence[Chapter], notes: Sequence[Note], tools: set[str]
+) -> Iterator[Diagnostic]:
     """Ids the author wrote twice, or that the tool gives to something else.
 
     Chapters' ids are unique already (``parser._unique_chapter_ids``)."""
     seen: set[str] = {c.id for c in chapters}
     chapter_ids = [(c.id, c.pos) for c in chapters if c.id_given]
-    for element_id, pos in [*chapter_ids, *explicit_ids(chapters)]:
+    for element_id, pos in [*chapter_ids, *explicit_ids(chapters, notes)]:
         if element_id in tools or _PAGE_ID.fullmatch(element_id):
             yield error(
                 pos,
@@ -585,8 +594,8 @@ def build_document(
     diagnostics += list(_long_notes(parsed.notes.values()))
     notes = [n for series in numbering.series(metadata) for n in series.notes]
     tools = book_ids(chapters, notes)
-    diagnostics += list(_clashing_ids(chapters, tools))
-    taken = tools | {element_id for element_id, _ in explicit_ids(chapters)}
+    diagnostics += list(_clashing_ids(chapters, notes, tools))
+    taken = tools | {element_id for element_id, _ in explicit_ids(chapters, notes)}
     chapters = assign_heading_ids(chapters, taken)
     diagnostics += list(_broken_links(chapters, extra_ids or set()))
     diagnostics += list(_images_without_alt(chapters))
