@@ -1,15 +1,17 @@
 """Whole manuscripts generated from the grammar of the format, built as a user builds them.
 
-Hypothesis writes single-file manuscripts: a YAML metadata block, then chapters of
-headings (with ``{#id .class}``), paragraphs of inline markup (emphasis, deletions,
-code, editorial brackets, spans, notes, links, raw HTML, text in many scripts),
-lists, quotations, tables, fenced divs, breaks, figures and HTML blocks; now and
-then with a mistake in them: a note never defined or defined twice, a link to an
-id that is not there, a language tag that is not one, a value of the wrong type,
-broken YAML. Each manuscript must either build (an EPUB whose documents parse as
+Hypothesis seeds a generator that writes single-file manuscripts: a YAML metadata
+block, then chapters of headings (with ``{#id .class}``), paragraphs of inline
+markup (emphasis, deletions, code, editorial brackets, spans, notes, links, raw
+HTML, text in many scripts), lists, quotations, tables, fenced divs, breaks,
+figures and HTML blocks; now and then with a mistake in them: a note never defined
+or defined twice, a link to an id that is not there, an id given twice, a language
+tag that is not one, a value of the wrong type, broken YAML. Each manuscript must
+either build (an EPUB with no two files of one name and documents that parse as
 XML, a PDF that pdfium and qpdf open, no broken or doubled anchors) or be refused
 with error diagnostics that point into the file. Any other exception is a bug. A
 sample of the EPUBs joins the session's one EPUBCheck run (``built_epubs``).
+Bugs found and not fixed yet are listed in ``KNOWN_BUGS``, with a reproducer each.
 
 By default the run is fixed (derandomised): CI builds the same 40 manuscripts
 every time, in about a minute. Developers run many more, at random::
@@ -111,10 +113,6 @@ KNOWN_BUGS = frozenset(
         "note-ids",
         # Nor is an id on a span in a chapter's title (# A [word]{#w}).
         "title-ids",
-        # A language on a heading, a fenced div or an HTML block (## S {lang=en_US},
-        # ::: {lang=en_US}, <p lang="en_US">) is not checked, as a span's is: the EPUB
-        # is built with lang="en_US" (EPUBCheck RSC-005).
-        "unchecked-langs",
         # date: 0999-12-31 (a year before 1000) builds, with dcterms:modified
         # '999-12-31T00:00:00Z' in the EPUB (EPUBCheck RSC-005) and the PDF.
         "early-dates",
@@ -132,6 +130,35 @@ KNOWN_BUGS = frozenset(
         # among the book's files: the build stops with resource-unreadable at <pdf>:1:1
         # (not in the manuscript), though the image is there.
         "images-outside-text",
+        # A page that begins inside a paragraph where no letter or digit follows
+        # ("Ab ![x](pic.png)![y](pic.png)." puts the second image and the full stop on
+        # page 2): the build ends in ValueError "page start 2 is past the end of the
+        # block" (writers/pagelist.py). Where pages break is the layout's business,
+        # so this error is let through (KNOWN_ERRORS) rather than steered clear of.
+        "page-start-without-letters",
+        # With a subtitle, the package document's <dc:title>s have the ids title and
+        # subtitle: a chapter with one of those ids (# Title, {#subtitle}) doubles
+        # it (EPUBCheck RSC-005: Duplicate "title").
+        "opf-ids",
+        # A span in a chapter's title with the chapter's own id (# A [word]{#x} {#x})
+        # builds with the id twice (EPUBCheck RSC-005), though other doubled ids are
+        # refused.
+        "title-span-chapter-id",
+        # An HTML block of a table row, cell or list item outside its table or list
+        # (<tr><td>x</td></tr> on its own) is kept there: invalid XHTML (RSC-005).
+        "stray-html-parts",
+        # A language on a span in a note ([^1]: A [word]{lang=en_US}.) is not checked:
+        # the EPUB is built with lang="en_US" (EPUBCheck RSC-005).
+        "note-langs",
+        # A link to a file ([the file](notes.pdf), [x](appendix.md)) builds, pointing
+        # at nothing in the EPUB (EPUBCheck RSC-007).
+        "relative-links",
+        # A title of letters outside XML 1.0's name characters (# 䀸庁, CJK Extension
+        # A) gives a chapter id EPUBCheck refuses ("must be an XML name", RSC-005).
+        "xml-names",
+        # A space and a U+2029 PARAGRAPH SEPARATOR in the text ("A \u2029B") stop the
+        # build with WeasyPrint's AssertionError "Got ' \u2029' between two lines".
+        "paragraph-separator",
     }
 )
 
@@ -185,6 +212,9 @@ RESERVED_IDS = ("notes", "notes-title", "cover", "contents", "titlepage", "impri
 FILE_NAME_IDS = ("X", "chapter-1", "chapter-2", "nav")
 RESERVED_TITLES = ("Notes", "Contents", "Cover", "Imprint", "Title Page")
 FILE_NAME_TITLES = ("Chapter 1", "Chapter-2", "Nav")
+# The ids of the package document's titles (see "opf-ids").
+OPF_IDS = ("title", "subtitle")
+OPF_TITLES = ("Title", "Subtitle")
 LABELS = ("1", "2", "a", "note", "long-note", "x-y", "Ref")
 CLASSES = ("caps", "participants", "note-taker", "aside", "smallcaps", "archive-summary")
 CHAPTER_TYPES = ("chapter", "afterword", "appendix", "foreword", "backmatter", "unknown")
@@ -220,11 +250,15 @@ BAD_HTML_BLOCKS = (
     "<form><input name=a></form>",
     "<!-- a comment never closed",
 )
+# Parts of tables and lists on their own (see "stray-html-parts").
+STRAY_HTML_BLOCKS = ("<tr><th>Name</th><td>Post</td></tr>", "<td>a cell</td>", "<li>an item</li>")
 
 # --------------------------------------------------------- the grammar
 
 # Replaced by a target once every id of the book is known: any (now and then one that
-# is not there), or only one that is (an address when the book has none).
+# is not there), or for links the tool does not check (see "unchecked-links") only a
+# chapter's id (a span's may not be: the mistakes in its attributes or brackets undo
+# it), or a web address.
 LINK_MARK, SAFE_LINK_MARK = "\x00link\x00", "\x00safe-link\x00"
 
 
@@ -242,9 +276,11 @@ class Book:
     faults: int  # the chance of each mistake, in per cent
     ids: list[str] = field(default_factory=list)  # every id given
     targets: list[str] = field(default_factory=list)  # those a link may point at
+    chapter_ids: list[str] = field(default_factory=list)  # the surest of them
     cited: list[str] = field(default_factory=list)
     mistakes: list[str] = field(default_factory=list)
     series: str = ""  # the note series of the chapter being written ("" for the default)
+    chapter_id: str = ""  # the id given to the chapter being written
 
     def chance(self, percent: int) -> bool:
         return self.rnd.randrange(100) < percent
@@ -260,6 +296,8 @@ class Book:
         weights = [weight for weight, _, _ in CHARACTER_RANGES]
         chosen = self.rnd.choices(ranges, weights, k=self.integer(low, high))
         text = "".join(chr(self.rnd.randint(first, last)) for first, last in chosen)
+        if "paragraph-separator" in KNOWN_BUGS:
+            text = text.replace("\u2029", "\u2028")
         return re.sub("[\n\r\ud800-\udfff]", "?", text)
 
     def date(self, first: date, last: date) -> date:
@@ -275,18 +313,27 @@ class Book:
     def pick(self, options: Sequence[str]) -> str:
         return self.rnd.choice(options)
 
-    def new_id(self, *, chapter: bool = False, linkable: bool = True) -> str:
+    def new_id(
+        self, *, chapter: bool = False, linkable: bool = True, in_title: bool = False
+    ) -> str:
         """An id not given before; now and then one given before, or one the tool uses."""
-        if self.ids and self.fault("id-duplicate"):
-            return self.pick(self.ids)
+        given = self.ids
+        if in_title and "title-span-chapter-id" in KNOWN_BUGS:
+            given = [i for i in self.ids if i != self.chapter_id]
+        if given and self.fault("id-duplicate"):
+            return self.pick(given)
         if self.fault("id-reserved"):
             return self.pick(RESERVED_IDS)
         pool = IDS + (FILE_NAME_IDS if chapter and "file-names" not in KNOWN_BUGS else ())
+        pool += OPF_IDS if chapter and "opf-ids" not in KNOWN_BUGS else ()
         fresh = [i for i in pool if i not in self.ids]
         chosen = self.pick(fresh) if fresh else f"id-{len(self.ids)}"
         self.ids.append(chosen)
         if linkable:
             self.targets.append(chosen)
+        if chapter:
+            self.chapter_ids.append(chosen)
+            self.chapter_id = chosen
         return chosen
 
 
@@ -300,12 +347,18 @@ def choose(book: Book, weighted: Sequence[tuple[int, Callable[[], Any]]]) -> Any
     raise AssertionError("unreachable")
 
 
-def attributes(book: Book, *, linkable: bool = True, lang_checked: bool = True) -> str:
+def attributes(book: Book, where: Where | None = None) -> str:
     """``{#id .class key=value}``: some of an id, classes and a language."""
-    parts = [f"#{book.new_id(linkable=linkable)}"] if book.chance(40) else []
+    where = where or Where()
+    linkable = not (where.in_note and "note-ids" in KNOWN_BUGS)
+    linkable &= not (where.in_title and "title-ids" in KNOWN_BUGS)
+    parts = []
+    if book.chance(40):
+        parts.append(f"#{book.new_id(linkable=linkable, in_title=where.in_title)}")
     parts += [f".{c}" for c in book.some(CLASSES, 0, 2)]
+    lang_checked = not (where.in_note and "note-langs" in KNOWN_BUGS)
     if book.chance(30):
-        bad = (lang_checked or "unchecked-langs" not in KNOWN_BUGS) and book.fault("lang-invalid")
+        bad = lang_checked and book.fault("lang-invalid")
         parts.append(f"lang={book.pick(BAD_LANGS if bad else LANGS)}")
     if book.chance(5):
         parts.append(book.pick(('title="A title"', "dir=rtl", "data-x=1")))
@@ -330,7 +383,8 @@ class Where:
     one_line: bool = False
     in_note: bool = False
     in_link: bool = False
-    in_title: bool = False
+    in_title: bool = False  # a chapter's title
+    in_heading: bool = False  # any heading's text
 
     def deeper(self, **changes: bool) -> Where:
         values = {**self.__dict__, "depth": self.depth + 1, **changes}
@@ -345,7 +399,11 @@ def inline(book: Book, where: Where, items: int = 6) -> str:
         gap = " "
         if not where.one_line and book.chance(12):
             gap = book.pick(("\n", "\n", "  \n", "\\\n"))  # soft and hard line breaks
-        out += ("" if book.chance(10) else gap) + next_piece
+        if book.chance(10):
+            gap = ""  # pieces glued together
+            if out.endswith("]") and next_piece.startswith("(") and "relative-links" in KNOWN_BUGS:
+                gap = " "  # [x] then (c) would be a link to a file named c
+        out += gap + next_piece
     return out
 
 
@@ -359,13 +417,11 @@ def piece(book: Book, where: Where) -> str:
     def link_text() -> str:
         return inline(book, where.deeper(one_line=True, in_link=True), 2)
 
-    linkable = not (where.in_note and "note-ids" in KNOWN_BUGS)
-    linkable &= not (where.in_title and "title-ids" in KNOWN_BUGS)
     alternatives: list[tuple[int, Callable[[], str]]] = [
         (40, lambda: words(book)),
         (6, lambda: book.pick(TYPOGRAPHY)),
         (10, lambda: book.pick(SCRIPTS)),
-        (4, lambda: any_text(book)),
+        (0 if where.in_heading and "xml-names" in KNOWN_BUGS else 4, lambda: any_text(book)),
         (4, lambda: "`" + book.pick(("code", "a * b", "[x]", "<b>", " x ", "``y``")) + "`"),
         (6, lambda: f"[{book.pick(BRACKETED)}]"),
         (3, lambda: book.pick(INLINE_HTML)),
@@ -385,7 +441,7 @@ def piece(book: Book, where: Where) -> str:
             (4, lambda: f"~~{nested()}~~"),
             (2, lambda: f"[~~{nested()}~~]"),
             (2, lambda: f'<span lang="ru">{nested()}</span>'),
-            (5, lambda: f"[{nested()}]{attributes(book, linkable=linkable)}"),
+            (5, lambda: f"[{nested()}]{attributes(book, where)}"),
         ]
     if not where.in_note or book.fault("note-nested"):
         alternatives.append((5, lambda: cite(book)))
@@ -397,6 +453,7 @@ def piece(book: Book, where: Where) -> str:
         alternatives += [
             (4, lambda: f"[{link_text()}]({mark})"),
             (2, lambda: f"[{link_text()}](https://example.org/{book.pick(WORDS)}?q=1&r=2)"),
+            (0 if "relative-links" in KNOWN_BUGS else 1, lambda: f"[{link_text()}](notes.pdf)"),
             (1, lambda: "<https://example.org/auto>"),
         ]
     return str(choose(book, alternatives))
@@ -425,17 +482,17 @@ def paragraph(book: Book, depth: int) -> list[str]:
 
 
 def title(book: Book, depth: int, *, chapter: bool = False) -> str:
-    text = inline(book, Where(depth, one_line=True, in_title=chapter), 4)
+    text = inline(book, Where(depth, one_line=True, in_title=chapter, in_heading=True), 4)
     if book.chance(5):  # a title whose id would be one the tool uses
         names = RESERVED_TITLES + (FILE_NAME_TITLES if "file-names" not in KNOWN_BUGS else ())
-        text = book.pick(names)
-    return f"Title {text}" if starts_block(text) else text
+        text = book.pick(names + (OPF_TITLES if "opf-ids" not in KNOWN_BUGS else ()))
+    return f"Heading {text}" if starts_block(text) else text
 
 
 def heading(book: Book, depth: int) -> list[str]:
     text = "" if book.fault("heading-empty") else title(book, depth + 1)
     if book.chance(50):
-        text += " " + attributes(book, lang_checked=False)
+        text += " " + attributes(book)
     return [f"{'#' * book.integer(2, 6)} {text}".rstrip()]
 
 
@@ -477,7 +534,7 @@ def table(book: Book) -> list[str]:
 
 def div(book: Book, depth: int) -> list[str]:
     fence = ":" * (6 - depth)  # an outer fence is longer than the fences inside it
-    opener = attributes(book, lang_checked=False) if book.chance(70) else book.pick(CLASSES)
+    opener = attributes(book) if book.chance(70) else book.pick(CLASSES)
     inner = blocks(book, depth + 1, 3)
     closing = [] if book.fault("div-unclosed") else [fence]
     return [f"{fence} {opener}", *inner, *closing]
@@ -496,10 +553,11 @@ def figure(book: Book) -> list[str]:
 
 def html_block(book: Book) -> list[str]:
     if book.fault("html-block"):
-        return [book.pick(BAD_HTML_BLOCKS)]
+        stray = () if "stray-html-parts" in KNOWN_BUGS else STRAY_HTML_BLOCKS
+        return book.pick(BAD_HTML_BLOCKS + stray).split("\n")
     if book.chance(15):
         return [f'<h2 id="{book.new_id()}">A raw heading</h2>']
-    return [book.pick(HTML_BLOCKS)]
+    return book.pick(HTML_BLOCKS).split("\n")
 
 
 def blocks(book: Book, depth: int, most: int) -> list[str]:
@@ -533,7 +591,7 @@ def block(book: Book, depth: int) -> list[str]:
 
 def chapter(book: Book, first: bool) -> list[str]:
     lines: list[str] = []
-    book.series = ""
+    book.series, book.chapter_id = "", ""
     if not (first and book.chance(10)):  # text before the first heading: an opening chapter
         attrs = [f"#{book.new_id(chapter=True)}"] if book.chance(50) else []
         if book.chance(15):
@@ -677,10 +735,11 @@ def write_manuscript(rnd: random.Random) -> tuple[str, list[str]]:
     text = "\n".join(head + body) + "\n"
     for mark in (LINK_MARK, SAFE_LINK_MARK):
         while mark in text:
+            targets = book.targets if mark == LINK_MARK else book.chapter_ids
             if mark == LINK_MARK and book.fault("link-anchor"):
                 target = "#nowhere"
             else:
-                target = "#" + book.pick(book.targets) if book.targets else "https://example.org/"
+                target = "#" + book.pick(targets) if targets else "https://example.org/"
             text = text.replace(mark, target, 1)
     return text, book.mistakes
 
@@ -701,6 +760,19 @@ class Outcome:
     built: bool
     codes: tuple[str, ...]  # the errors' codes (refused) or the warnings' (built)
     epub: Path | None = None
+    known_bug: str = ""  # the build ended in an error of KNOWN_ERRORS
+
+
+# Known bugs the grammar cannot steer clear of, by the words of their error.
+KNOWN_ERRORS = {
+    "page-start-without-letters": re.compile(r"page start \d+ is past the end of the block"),
+}
+
+
+def known_error(message: str) -> str:
+    """The known bug whose error this is, if any (and it is still in KNOWN_BUGS)."""
+    found = (k for k, words in KNOWN_ERRORS.items() if k in KNOWN_BUGS and words.search(message))
+    return next(found, "")
 
 
 def file_lines(text: str) -> list[str]:
@@ -741,7 +813,7 @@ def check_positions(diagnostics: Sequence[Diagnostic], path: Path, text: str) ->
         assert found.pos.path == str(path), f"{found} names another file"
         assert 1 <= found.pos.line <= len(lines), f"{found}: the file has {len(lines)} lines"
         line = lines[found.pos.line - 1]
-        if "removed-control" in KNOWN_BUGS:
+        if "removed-control" in KNOWN_BUGS and found.code != "control-character":
             line = _REMOVED.sub("", line)  # columns count what the reader left
         assert 1 <= found.pos.col <= len(line) + 1, f"{found}: line {found.pos.line} is {line!r}"
         assert found.hint, f"{found} has no hint"
@@ -792,6 +864,10 @@ def build_manuscript(text: str, folder: Path) -> Outcome:
         assert errors, f"refused without an error: {refused.diagnostics}"
         check_positions(refused.diagnostics, path, text)
         return Outcome(False, tuple(sorted({d.code for d in errors})))
+    except Exception as failure:
+        if not known_error(str(failure)):
+            raise
+        return Outcome(False, (), known_bug=known_error(str(failure)))
     assert book.epub is not None and book.epub.is_file(), "no EPUB was written"
     assert book.pdf is not None and book.pdf.is_file(), "no PDF was written"
     check_positions(book.warnings, path, text)
@@ -805,13 +881,16 @@ def build_manuscript(text: str, folder: Path) -> Outcome:
 # ---------------------------------------------------------------- tests
 
 
-@dataclass
 class Sample:
     """The built EPUBs kept for EPUBCheck, and how many books have built."""
 
-    folder: Path
-    built: int = 0
-    epubs: list[Path] = field(default_factory=list)
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.built = 0
+        self.epubs: list[Path] = []
+
+    def __repr__(self) -> str:  # shown with every failing example: kept short
+        return f"Sample({len(self.epubs)} of {self.built} books)"
 
     def offer(self, epub: Path, registry: EpubRegistry) -> None:
         self.built += 1
@@ -855,6 +934,8 @@ def test_a_generated_manuscript_builds_or_is_refused_with_diagnostics(
             assert outcome.epub is not None
             sample.offer(outcome.epub, built_epubs)
             event("built")
+        elif outcome.known_bug:
+            event(f"known bug: {outcome.known_bug}")
         else:
             event(f"refused: {outcome.codes[0]}")
 
@@ -870,6 +951,9 @@ def test_the_command_line_builds_or_refuses_without_a_traceback(text: str, works
         result = run_cli(args, cwd=folder)
         output = result.stdout + result.stderr
         assert "Traceback" not in output, output
+        if "internal error" in output and known_error(output):
+            event(f"known bug: {known_error(output)}")
+            return
         assert "internal error" not in output, output
         assert result.returncode in (0, 1), output
         printed = printed_diagnostics(output)
