@@ -152,8 +152,8 @@ def pdfs(pair: Pair) -> tuple[pikepdf.Pdf, pikepdf.Pdf]:
 def test_the_long_book_is_really_laid_out_in_several_chunks(long_book: Pair) -> None:
     single, chunked = pdfs(long_book)
     assert len(single.pages) >= 20
-    # Each chunk's PDF embeds its own font subsets: more font programs than one pass has.
-    assert font_programs(chunked) > font_programs(single)
+    # Each chunk's PDF describes the fonts it uses: more font descriptors than one pass.
+    assert len(font_descriptors(chunked)) > len(font_descriptors(single))
 
 
 def test_the_same_pages_with_the_same_text(pair: Pair) -> None:
@@ -225,6 +225,22 @@ def test_the_catalog_says_the_same(pair: Pair) -> None:
     assert dict(single.docinfo) == dict(chunked.docinfo)
 
 
+# ------------------------------------------------------------------ the file
+
+
+def test_each_font_is_embedded_once(pair: Pair) -> None:
+    """The chunks' subsets of each font are merged into one program (writers/fontmerge)."""
+    single, chunked = pdfs(pair)
+    assert font_programs(chunked) == font_programs(single)
+    assert set(font_programs(chunked).values()) == {1}
+
+
+def test_the_file_is_at_most_a_fifth_larger_than_one_pass(pair: Pair) -> None:
+    assert pair.single.pdf is not None and pair.chunked.pdf is not None
+    ratio = pair.chunked.pdf.stat().st_size / pair.single.pdf.stat().st_size
+    assert ratio <= 1.2, f"{ratio:.2f} times the single pass's size"
+
+
 # ------------------------------------------------------------------ the rest
 
 
@@ -232,6 +248,33 @@ def test_the_ebooks_are_identical(pair: Pair) -> None:
     """The EPUB's page list comes from the print layout: the same either way."""
     assert pair.single.epub is not None and pair.chunked.epub is not None
     assert pair.single.epub.read_bytes() == pair.chunked.epub.read_bytes()
+
+
+def test_the_ebook_is_made_while_the_contents_page_is_drawn(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The EPUB needs only the page starts: it is made once, before the chunks are
+    joined (while the workers draw the contents page and the folios)."""
+    from protocol_press import build as build_module
+    from protocol_press.writers import parallel
+
+    events: list[str] = []
+    make_epub, join = build_module._epub, parallel.join_chunks
+
+    def traced_epub(*args: Any) -> bytes:
+        events.append("epub")
+        return make_epub(*args)
+
+    def traced_join(*args: Any) -> bytes:
+        events.append("join")
+        return join(*args)
+
+    monkeypatch.setattr(build_module, "_epub", traced_epub)
+    monkeypatch.setattr(parallel, "join_chunks", traced_join)
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(tmp_path / "cache"))
+    book = build_book(write_long_book(tmp_path / "project", chapters=4), tmp_path / "out", jobs=2)
+    assert book.epub is not None and book.pdf is not None
+    assert events == ["epub", "join"]
 
 
 def test_a_chunked_rebuild_is_byte_identical(
@@ -356,9 +399,18 @@ def bookmarks(pdf: pikepdf.Pdf, node: Any) -> list[tuple[str, int, int, list[Any
     return found
 
 
-def font_programs(pdf: pikepdf.Pdf) -> int:
-    return sum(
-        1
+def font_descriptors(pdf: pikepdf.Pdf) -> list[pikepdf.Dictionary]:
+    return [
+        obj
         for obj in pdf.objects
         if isinstance(obj, pikepdf.Dictionary) and obj.get("/Type") == "/FontDescriptor"
-    )
+    ]
+
+
+def font_programs(pdf: pikepdf.Pdf) -> dict[str, int]:
+    """How many distinct embedded programs each font (by its name) has."""
+    programs: dict[str, set[tuple[int, int]]] = {}
+    for descriptor in font_descriptors(pdf):
+        stream = descriptor.get("/FontFile3") or descriptor.get("/FontFile2")
+        programs.setdefault(str(descriptor.FontName), set()).add(stream.objgen)
+    return {name: len(found) for name, found in programs.items()}

@@ -36,6 +36,7 @@ from .transform import build_document, iter_block_inlines
 AUTO_PARALLEL_WORDS = 20_000
 
 if TYPE_CHECKING:
+    from .writers.pagelist import PageStart
     from .writers.parallel import ParallelEdition
     from .writers.pdf import Layout, RenderWarning
 
@@ -123,9 +124,19 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     layouts: dict[tuple[str, bool], Edition] = {}
     jobs = _jobs(options, book)
 
+    # The EPUB needs the A4 edition's page starts only: a book laid out in chunks has
+    # them while its contents page and folios are still being drawn, and the EPUB is
+    # made then (kept if the finished edition's starts are the same).
+    early_epubs: list[tuple[list[PageStart], bytes]] = []
+
+    def epub_meanwhile(starts: list[PageStart]) -> None:
+        early_epubs.append((starts, _epub(book, starts)))
+
     def layout(paper: str, marks: bool = False) -> Edition:
         if (paper, marks) not in layouts:
-            layouts[paper, marks] = _lay_out(book, paper, marks, jobs)
+            early = "epub" in options.formats and (paper, marks) == ("a4", False)
+            meanwhile = epub_meanwhile if early else None
+            layouts[paper, marks] = _lay_out(book, paper, marks, jobs, meanwhile)
         return layouts[paper, marks]
 
     rendered: dict[str, bytes] = {}
@@ -137,7 +148,9 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
     if "epub" in options.formats:
         with stage("epub"):
             # The ebook's page numbers are those of the A4 print edition.
-            rendered[".epub"] = _epub(book, layout("a4"))
+            starts = _page_starts(book, layout("a4"))
+            made = [epub for early, epub in early_epubs if early == starts]
+            rendered[".epub"] = made[0] if made else _epub(book, starts)
     if "html" in options.formats:
         with stage("html"):
             rendered[".html"] = _web(book)
@@ -233,7 +246,13 @@ def _workers_can_start() -> bool:
     return workers_can_start()
 
 
-def _lay_out(book: _Book, paper: str, marks: bool, jobs: int) -> Edition:
+def _lay_out(
+    book: _Book,
+    paper: str,
+    marks: bool,
+    jobs: int,
+    meanwhile: Callable[[list[PageStart]], None] | None = None,
+) -> Edition:
     allowed = [book.manuscript.root]
     if jobs > 1 and not marks and _workers_can_start():
         from .writers.parallel import lay_out_in_parallel
@@ -250,6 +269,7 @@ def _lay_out(book: _Book, paper: str, marks: bool, jobs: int) -> Edition:
             paper,
             book.document.metadata.identifier,
             jobs,
+            meanwhile,
         )
     from .writers.pdf import lay_out
 
@@ -277,17 +297,23 @@ def _web(book: _Book) -> bytes:
     return write_web(book.renderer("html"), book.styles)
 
 
-def _epub(book: _Book, a4: Edition) -> bytes:
-    from .accessibility import BookFacts
-    from .writers.epub import write_epub
+def _page_starts(book: _Book, a4: Edition) -> list[PageStart]:
+    """Where the A4 edition's pages begin in the book's parts."""
     from .writers.pagelist import page_starts
     from .writers.pdf import Layout
 
+    if not isinstance(a4, Layout):
+        return a4.starts
+    part_ids = [part.id for part in book.renderer("epub").parts]
+    return page_starts(a4.document.pages, a4.root, part_ids)
+
+
+def _epub(book: _Book, starts: list[PageStart]) -> bytes:
+    """The EPUB, its page list and page-break markers at the A4 edition's ``starts``."""
+    from .accessibility import BookFacts
+    from .writers.epub import write_epub
+
     renderer = book.renderer("epub")
-    if isinstance(a4, Layout):
-        starts = page_starts(a4.document.pages, a4.root, [part.id for part in renderer.parts])
-    else:
-        starts = a4.starts
     source = f"{book.document.metadata.title}, A4 print edition"
     facts = BookFacts(page_list_source=source if starts else "")
     return write_epub(book.document, renderer, book.styles, book.build_time, facts, starts)

@@ -51,6 +51,7 @@ import pikepdf
 
 from ..render import CROSS_REFERENCE, Part, Renderer
 from ..styles import StyleSet
+from .fontmerge import merge_font_subsets
 from .pagelist import PageStart
 from .pdf import RenderWarning
 from .pdftags import mark_orphans_as_artifacts
@@ -95,6 +96,7 @@ class ChunkJob:
     lang: str
     paper: str
     identifier: str
+    draft: bool = False  # laid out for its page numbers only: no PDF is written
 
 
 @dataclass(slots=True)
@@ -130,9 +132,11 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     for index, page in enumerate(pages):
         for name in page.anchors:
             anchors.setdefault(name, index)
+    # (mark_orphans_as_artifacts: the pass that marks table headers' scope)
+    pdf = b"" if job.draft else mark_orphans_as_artifacts(write_raw_pdf(layout, job.identifier))
     return ChunkLayout(
         job.index,
-        mark_orphans_as_artifacts(write_raw_pdf(layout, job.identifier)),  # table headers' scope
+        pdf,
         len(pages),
         page_starts(pages, layout.root, job.part_ids),
         anchors,
@@ -234,10 +238,15 @@ def lay_out_in_parallel(
     paper: str,
     identifier: str,
     jobs: int,
+    meanwhile: Callable[[list[PageStart]], None] | None = None,
 ) -> ParallelEdition:
     """Lay the book out in chunks on ``jobs`` processes and join them into one PDF.
 
     ``renderer_for(local_files, toc_pages)`` makes the renderer for a chunk.
+    ``meanwhile(starts)`` is called with the page starts as soon as every chunk is
+    laid out, while the workers draw the folios and the contents page: work that
+    needs the page starts (the EPUB's page list) can be done then. They are those
+    of the finished edition unless the contents page changed its length.
     """
     plain = renderer_for(None, None)
     lang = plain.document.metadata.lang
@@ -245,40 +254,57 @@ def lay_out_in_parallel(
     count = max(jobs * CHUNKS_PER_JOB, -(-sum(sizes) // CHUNK_TEXT))
     chunks = plan_chunks(plain.parts, sizes, count)
 
-    def job(index: int, parts: list[Part], toc_pages: dict[str, int] | None) -> ChunkJob:
+    def job(
+        index: int, parts: list[Part], toc_pages: dict[str, int] | None, draft: bool = False
+    ) -> ChunkJob:
         renderer = renderer_for(frozenset(p.file for p in parts), toc_pages)
         ids = tuple(p.id for p in parts)
         return ChunkJob(
             index, renderer.render_book(parts), ids, styles, tuple(allowed), build_time, lang,
-            paper, identifier,
+            paper, identifier, draft,
         )  # fmt: skip
 
     placeholders = {entry.target: PLACEHOLDER_PAGE for entry in _toc_targets(plain)}
     images = sorted(asset.source for asset in plain.context.assets.values())
+    # The front matter is laid out again once the page numbers are known (below): its
+    # first pass only counts pages.
+    has_front = chunks[0][0].kind in FRONT_KINDS
+    jobs_of = [
+        job(i, parts, placeholders, draft=True) if i == 0 and has_front else job(i, parts, None)
+        for i, parts in enumerate(chunks)
+    ]
+    # Longest first, so that no long chunk (the notes) is left to run alone at the end.
+    weight = dict(zip((part.id for part in plain.parts), sizes, strict=True))
+    order = sorted(range(len(chunks)), key=lambda i: -sum(weight[p.id] for p in chunks[i]))
     with _Workers(jobs, LayoutStore.for_build(styles, paper, images)) as workers:
-        pending = [
-            workers.chunk(job(i, parts, placeholders if i == 0 else None))
-            for i, parts in enumerate(chunks)
-        ]
-        laid_out = [future.result() for future in pending]
+        pending = {i: workers.chunk(jobs_of[i]) for i in order}
+        laid_out = [pending[i].result() for i in range(len(chunks))]
 
         def folio_job(layouts: list[ChunkLayout]) -> Future[bytes]:
             return workers.folios(layouts, styles, build_time, lang, paper)
 
         folios = folio_job(laid_out)  # meanwhile the contents page gets its numbers
-        if chunks[0][0].kind in FRONT_KINDS:
+        if has_front:
+            front = workers.chunk(job(0, chunks[0], page_numbers(laid_out)))
+        if meanwhile is not None:
+            meanwhile(_page_starts(laid_out))
+        if has_front:
             first = laid_out[0]
-            laid_out[0] = _front_with_page_numbers(workers, laid_out, chunks[0], job)
+            laid_out[0] = _front_with_page_numbers(workers, laid_out, chunks[0], job, front)
             if _margins_of(laid_out[0]) != _margins_of(first):
                 folios = folio_job(laid_out)
         merged = join_chunks(laid_out, folios.result())
-    starts = [
+    warnings = list(dict.fromkeys(w for chunk in laid_out for w in chunk.warnings))
+    return ParallelEdition(merged, _page_starts(laid_out), warnings, sum(c.pages for c in laid_out))
+
+
+def _page_starts(chunks: Sequence[ChunkLayout]) -> list[PageStart]:
+    """Where each page of the book begins, numbered through the whole book."""
+    return [
         replace(start, number=start.number + offset)
-        for chunk, offset in zip(laid_out, _offsets(laid_out), strict=True)
+        for chunk, offset in zip(chunks, _offsets(chunks), strict=True)
         for start in chunk.starts
     ]
-    warnings = list(dict.fromkeys(w for chunk in laid_out for w in chunk.warnings))
-    return ParallelEdition(merged, starts, warnings, sum(c.pages for c in laid_out))
 
 
 def _front_with_page_numbers(
@@ -286,6 +312,7 @@ def _front_with_page_numbers(
     laid_out: list[ChunkLayout],
     front: list[Part],
     job: Callable[[int, list[Part], dict[str, int] | None], ChunkJob],
+    first_try: Future[ChunkLayout],
 ) -> ChunkLayout:
     """The front matter again, its contents page now with the real page numbers.
 
@@ -294,11 +321,13 @@ def _front_with_page_numbers(
     and the numbers worked out again.
     """
     layouts = list(laid_out)
+    attempt = first_try  # with the numbers of ``laid_out``
     for _ in range(3):
-        again = workers.chunk(job(0, front, page_numbers(layouts))).result()
+        again = attempt.result()
         if again.pages == layouts[0].pages:
             return again
         layouts[0] = again
+        attempt = workers.chunk(job(0, front, page_numbers(layouts)))
     raise RuntimeError("the contents page does not settle on a number of pages")
 
 
@@ -363,7 +392,8 @@ class _Workers:
         return self._pool
 
     def chunk(self, job: ChunkJob) -> Future[ChunkLayout]:
-        key = self.store.key("chunk", job.html, job.lang, job.identifier, str(job.build_time))
+        kind = "draft" if job.draft else "chunk"
+        key = self.store.key(kind, job.html, job.lang, job.identifier, str(job.build_time))
         return self._run(key, lay_out_chunk, job)
 
     def folios(
@@ -489,6 +519,7 @@ def join_chunks(chunks: Sequence[ChunkLayout], folios: bytes) -> bytes:
             bookmarks += _bookmarks(_bring(merged, source, outlines))
     tree.finish()
     _overlay_folios(merged, folios)
+    merge_font_subsets(merged)
     _copy_catalog(merged, sources[0])
     merged.Root.Names = pikepdf.Dictionary(Dests=_name_tree(merged, destinations))
     if bookmarks:
