@@ -11,6 +11,7 @@ byte for byte, and a rebuild byte for byte.
 from __future__ import annotations
 
 import itertools
+import multiprocessing
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +30,7 @@ from helpers import (
     named_destinations,
     pdf_page_texts,
 )
+from protocol_press.diagnostics import ManuscriptError
 from protocol_press.render import Part
 from protocol_press.writers.parallel import plan_chunks
 
@@ -275,6 +277,37 @@ def test_the_ebook_is_made_while_the_contents_page_is_drawn(
     book = build_book(write_long_book(tmp_path / "project", chapters=4), tmp_path / "out", jobs=2)
     assert book.epub is not None and book.pdf is not None
     assert events == ["epub", "join"]
+
+
+def test_workers_start_before_parsing_and_stop_when_the_build_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long book's workers import WeasyPrint while the manuscript is parsed; a
+    manuscript error found then stops them at once."""
+    from protocol_press import build as build_module
+    from protocol_press.writers.parallel import WorkerPool
+
+    events: list[str] = []
+    warm_up, parse = WorkerPool.warm_up, build_module.parse_manuscript
+
+    def traced_warm_up(self: WorkerPool) -> None:
+        events.append("workers")
+        warm_up(self)
+
+    def traced_parse(*args: Any) -> Any:
+        events.append("parse")
+        return parse(*args)
+
+    monkeypatch.setattr(WorkerPool, "warm_up", traced_warm_up)
+    monkeypatch.setattr(build_module, "parse_manuscript", traced_parse)
+    project = write_long_book(tmp_path / "project", chapters=4)
+    chapter = project / "manuscript" / "02-chapter.md"
+    chapter.write_text(chapter.read_text("utf-8") + "\nA note never written.[^nowhere]\n", "utf-8")
+    with pytest.raises(ManuscriptError) as refused:
+        build_book(project, tmp_path / "out", jobs=2)
+    assert [d.code for d in refused.value.diagnostics] == ["note-undefined"]
+    assert events == ["workers", "parse"]
+    assert multiprocessing.active_children() == []
 
 
 def test_a_chunked_rebuild_is_byte_identical(

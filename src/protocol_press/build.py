@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -37,7 +37,7 @@ AUTO_PARALLEL_WORDS = 20_000
 
 if TYPE_CHECKING:
     from .writers.pagelist import PageStart
-    from .writers.parallel import ParallelEdition
+    from .writers.parallel import ParallelEdition, WorkerPool
     from .writers.pdf import Layout, RenderWarning
 
     # A print edition laid out in one pass, or in chunks and assembled.
@@ -109,6 +109,20 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
 
     with stage("read"):
         manuscript = read_manuscript(target)
+    with _early_workers(options, manuscript) as pool:
+        _build_read(target, manuscript, options, result, stage, pool)
+    return result
+
+
+def _build_read(
+    target: Path,
+    manuscript: Manuscript,
+    options: BuildOptions,
+    result: BuildResult,
+    stage: Callable[[str], AbstractContextManager[None]],
+    pool: WorkerPool | None,
+) -> None:
+    """The build after reading: parse, transform, lay out, write (into ``result``)."""
     with stage("parse"):
         metadata, meta_warnings = parse_metadata(
             manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
@@ -136,7 +150,7 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
         if (paper, marks) not in layouts:
             early = "epub" in options.formats and (paper, marks) == ("a4", False)
             meanwhile = epub_meanwhile if early else None
-            layouts[paper, marks] = _lay_out(book, paper, marks, jobs, meanwhile)
+            layouts[paper, marks] = _lay_out(book, paper, marks, jobs, meanwhile, pool)
         return layouts[paper, marks]
 
     rendered: dict[str, bytes] = {}
@@ -159,7 +173,6 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
     if options.record:
         record_build(target, options.settings(), _inputs(book), result.outputs, result.warnings)
-    return result
 
 
 def _inputs(book: _Book) -> BuildInputs:
@@ -212,11 +225,51 @@ def _jobs(options: BuildOptions, book: _Book) -> int:
     """
     if options.jobs is not None:
         return max(1, options.jobs)
-    styles = book.styles
-    own_styles = styles.print.parent == styles.shared.parent == styles.default_dir
     chapters = len(book.document.chapters)
-    if not own_styles or chapters < 2 or book_words(book.document) < AUTO_PARALLEL_WORDS:
+    if not _own_styles(book.styles) or chapters < 2:
         return 1  # (one long chapter is one chunk: nothing to share out)
+    if book_words(book.document) < AUTO_PARALLEL_WORDS:
+        return 1
+    from .writers.parallel import default_jobs
+
+    return default_jobs()
+
+
+def _own_styles(styles: StyleSet) -> bool:
+    return styles.print.parent == styles.shared.parent == styles.default_dir
+
+
+@contextmanager
+def _early_workers(options: BuildOptions, manuscript: Manuscript) -> Iterator[WorkerPool | None]:
+    """Worker processes started while the manuscript is parsed, when the book will
+    likely be laid out in chunks (``_jobs`` decides for certain, after parsing):
+    their imports then cost no time. Stopped at once if the build fails."""
+    jobs = _likely_jobs(options, manuscript)
+    if jobs <= 1 or not _workers_can_start():
+        yield None
+        return
+    from .writers.parallel import WorkerPool
+
+    pool = WorkerPool(jobs)
+    pool.warm_up()
+    failed = True
+    try:
+        yield pool
+        failed = False
+    finally:
+        pool.close(failed=failed)
+
+
+def _likely_jobs(options: BuildOptions, manuscript: Manuscript) -> int:
+    """``_jobs`` guessed from the raw text (markup counts as words: a guess)."""
+    if not {"pdf", "epub"} & set(options.formats):
+        return 1
+    if options.jobs is not None:
+        return options.jobs
+    if not _own_styles(resolve_styles(manuscript.styles_dir)):
+        return 1
+    if sum(len(source.text.split()) for source in manuscript.sources) < AUTO_PARALLEL_WORDS:
+        return 1
     from .writers.parallel import default_jobs
 
     return default_jobs()
@@ -252,6 +305,7 @@ def _lay_out(
     marks: bool,
     jobs: int,
     meanwhile: Callable[[list[PageStart]], None] | None = None,
+    pool: WorkerPool | None = None,
 ) -> Edition:
     allowed = [book.manuscript.root]
     if jobs > 1 and not marks and _workers_can_start():
@@ -270,6 +324,7 @@ def _lay_out(
             book.document.metadata.identifier,
             jobs,
             meanwhile,
+            pool,
         )
     from .writers.pdf import lay_out
 

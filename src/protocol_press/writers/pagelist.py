@@ -15,12 +15,14 @@ them. Text meant for screen readers only is skipped on both sides.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
 from typing import Any
 
 from lxml import etree
-from weasyprint.formatting_structure import boxes
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -85,12 +87,20 @@ def _block_positions(root: Any, part_ids: set[str]) -> dict[int, tuple[str, int]
     return positions
 
 
+@cache
+def _boxes() -> ModuleType:
+    """WeasyPrint's box classes, imported only to read a layout: the EPUB side of this
+    module runs in processes that never lay anything out (a book laid out in chunks)."""
+    return importlib.import_module("weasyprint.formatting_structure.boxes")
+
+
 def _text_boxes(box: Any, block: Any, repeated: set[int]) -> Iterator[tuple[str, Any]]:
     """The text of a page in order, each with the text block it belongs to.
 
     A table's header and footer rows are repeated on every page the table spans;
     only their first appearance is their place in the text (``repeated`` remembers).
     """
+    boxes = _boxes()
     if isinstance(box, boxes.MarginBox) or "::" in (box.element_tag or ""):
         return  # running heads, folios, list numbers and generated text
     if isinstance(box, boxes.TableRowGroupBox) and (box.is_header or box.is_footer):

@@ -239,6 +239,7 @@ def lay_out_in_parallel(
     identifier: str,
     jobs: int,
     meanwhile: Callable[[list[PageStart]], None] | None = None,
+    pool: WorkerPool | None = None,
 ) -> ParallelEdition:
     """Lay the book out in chunks on ``jobs`` processes and join them into one PDF.
 
@@ -246,7 +247,8 @@ def lay_out_in_parallel(
     ``meanwhile(starts)`` is called with the page starts as soon as every chunk is
     laid out, while the workers draw the folios and the contents page: work that
     needs the page starts (the EPUB's page list) can be done then. They are those
-    of the finished edition unless the contents page changed its length.
+    of the finished edition unless the contents page changed its length. ``pool``:
+    workers started before (the caller closes it), else some are started here.
     """
     plain = renderer_for(None, None)
     lang = plain.document.metadata.lang
@@ -276,7 +278,7 @@ def lay_out_in_parallel(
     # Longest first, so that no long chunk (the notes) is left to run alone at the end.
     weight = dict(zip((part.id for part in plain.parts), sizes, strict=True))
     order = sorted(range(len(chunks)), key=lambda i: -sum(weight[p.id] for p in chunks[i]))
-    with _Workers(jobs, LayoutStore.for_build(styles, paper, images)) as workers:
+    with _Workers(jobs, LayoutStore.for_build(styles, paper, images), pool) as workers:
         pending = {i: workers.chunk(jobs_of[i]) for i in order}
         laid_out = [pending[i].result() for i in range(len(chunks))]
 
@@ -361,35 +363,68 @@ def page_numbers(chunks: Sequence[ChunkLayout]) -> dict[str, int]:
     return numbers
 
 
+class WorkerPool:
+    """The worker processes, spawned (they share no state with this one) when first
+    asked for, or early with ``warm_up`` (while the manuscript is being parsed)."""
+
+    def __init__(self, jobs: int) -> None:
+        self.jobs = jobs
+        self._executor: ProcessPoolExecutor | None = None
+
+    @property
+    def executor(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context("spawn")
+            self._executor = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
+        return self._executor
+
+    def warm_up(self) -> None:
+        """Start every worker now, each importing what laying out needs (about a second
+        of WeasyPrint and Pango), so that they are ready when the chunks come."""
+        for _ in range(self.jobs):  # each submission spawns a worker while none is idle
+            self.executor.submit(import_layout_libraries)
+
+    def close(self, failed: bool = False) -> None:
+        """Wait for the workers to finish; after an interruption or an error, stop them."""
+        if self._executor is None:
+            return
+        if failed:
+            stopped = multiprocessing.active_children()
+            for process in stopped:
+                process.terminate()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            for process in stopped:
+                process.join(timeout=5)
+        else:
+            self._executor.shutdown(wait=True)
+        self._executor = None
+
+
+def import_layout_libraries() -> None:
+    """What a worker imports before its first chunk (``WorkerPool.warm_up``)."""
+    from . import pagelist, pdf  # noqa: F401  (WeasyPrint, Pango and pikepdf with them)
+
+
 class _Workers:
     """Lays out chunks and the folio document: from the layout store when the same input
-    was laid out before, else in worker processes, started only when there is work."""
+    was laid out before, else in worker processes (``pool``, or its own, started only
+    when there is work)."""
 
-    def __init__(self, jobs: int, store: LayoutStore) -> None:
-        self.jobs = jobs
+    def __init__(self, jobs: int, store: LayoutStore, pool: WorkerPool | None = None) -> None:
         self.store = store
-        self._pool: ProcessPoolExecutor | None = None
+        self._own = pool is None
+        self.workers = pool or WorkerPool(jobs)
 
     def __enter__(self) -> _Workers:
         return self
 
     def __exit__(self, kind: object, error: object, trace: object) -> None:
-        if self._pool is None:
-            return
-        if error is not None:  # an interruption or an error: stop the workers at once
-            for process in multiprocessing.active_children():
-                process.terminate()
-            self._pool.shutdown(wait=False, cancel_futures=True)
-        else:
-            self._pool.shutdown(wait=True)
+        if error is not None or self._own:
+            self.workers.close(failed=error is not None)
 
     @property
     def pool(self) -> ProcessPoolExecutor:
-        """Worker processes, spawned (they share no state with this one)."""
-        if self._pool is None:
-            context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.jobs, mp_context=context)
-        return self._pool
+        return self.workers.executor
 
     def chunk(self, job: ChunkJob) -> Future[ChunkLayout]:
         kind = "draft" if job.draft else "chunk"
