@@ -11,6 +11,7 @@ from __future__ import annotations
 import shutil
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -132,3 +133,52 @@ def tree_state(root: Path) -> dict[str, tuple[bytes, int]]:
         for path in sorted(root.rglob("*"))
         if path.is_file()
     }
+
+
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid`` (Linux's /proc), but the resource tracker
+    multiprocessing starts (it ends by itself when the build's pipe closes)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes()
+        except (OSError, ValueError):
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"resource_tracker" not in command:
+            found.append(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has ended; only its exit status is left
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="reads /proc")
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=str)
+def test_no_worker_outlives_a_stopped_build(
+    editions: dict[str, object], tmp_path: Path, how: signal.Signals
+) -> None:
+    """The editions are laid out in worker processes (writers/parallel.py): stopping the
+    build, even with SIGKILL, ends them too, without a traceback."""
+    process = subprocess.Popen(
+        [*cli_command(), "build", str(editions["project"]), "--out", str(tmp_path / "out")],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 10
+    while not (workers := children(process.pid)) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert workers, "the build started no worker"
+    time.sleep(0.3)
+    process.send_signal(how)
+    output, _ = process.communicate(timeout=60)
+    assert b"Traceback" not in output
+    deadline = time.monotonic() + 10
+    while any(alive(w) for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [w for w in workers if alive(w)]

@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -137,6 +138,14 @@ def _build_read(
                  build_timestamp(document), manuscript)  # fmt: skip
     layouts: dict[tuple[str, bool], Edition] = {}
     jobs = _jobs(options, book)
+    # A book laid out in one pass, with workers at hand: every edition it needs is laid
+    # out in them at once (A4 beside Letter beside the booklet's pages), while this
+    # process makes the EPUB's cover.
+    pending: dict[tuple[str, bool], Future[ParallelEdition]] = {}
+    if jobs == 1 and pool is not None:
+        for paper, marks in _layouts_needed(options, metadata):
+            pending[paper, marks] = _submit_whole(book, paper, marks, pool, options)
+    cover = _generated_cover(book) if pending and "epub" in options.formats else None
 
     # The EPUB needs the A4 edition's page starts only: a book laid out in chunks has
     # them while its contents page and folios are still being drawn, and the EPUB is
@@ -144,9 +153,17 @@ def _build_read(
     early_epubs: list[tuple[list[PageStart], bytes]] = []
 
     def epub_meanwhile(starts: list[PageStart]) -> None:
-        early_epubs.append((starts, _epub(book, starts)))
+        early_epubs.append((starts, _epub(book, starts, cover)))
+
+    if pool is not None and ("a4", False) in pending and "epub" in options.formats:
+        # A forked worker sends the page starts before it writes the PDF.
+        early_starts = pool.early_starts(pending["a4", False])
+        if early_starts is not None:
+            epub_meanwhile(early_starts)
 
     def layout(paper: str, marks: bool = False) -> Edition:
+        if (paper, marks) in pending:
+            layouts[paper, marks] = pending.pop((paper, marks)).result()
         if (paper, marks) not in layouts:
             early = "epub" in options.formats and (paper, marks) == ("a4", False)
             meanwhile = epub_meanwhile if early else None
@@ -164,7 +181,7 @@ def _build_read(
             # The ebook's page numbers are those of the A4 print edition.
             starts = _page_starts(book, layout("a4"))
             made = [epub for early, epub in early_epubs if early == starts]
-            rendered[".epub"] = made[0] if made else _epub(book, starts)
+            rendered[".epub"] = made[0] if made else _epub(book, starts, cover)
     if "html" in options.formats:
         with stage("html"):
             rendered[".html"] = _web(book)
@@ -235,6 +252,53 @@ def _jobs(options: BuildOptions, book: _Book) -> int:
     return default_jobs()
 
 
+def _layouts_needed(options: BuildOptions, metadata: Metadata) -> list[tuple[str, bool]]:
+    """The (paper, crop marks) layouts the build will make, A4's first if the EPUB
+    needs it."""
+    needed = [("a4", False)] if "epub" in options.formats else []
+    return list(dict.fromkeys(needed + _printed(options, metadata)))
+
+
+def _printed(options: BuildOptions, metadata: Metadata) -> list[tuple[str, bool]]:
+    """The (paper, crop marks) layouts whose PDFs the build writes."""
+    if "pdf" not in options.formats:
+        return []
+    return [(v.paper, v.marks) for v in print_variants(options, metadata)]
+
+
+def _submit_whole(
+    book: _Book, paper: str, marks: bool, pool: WorkerPool, options: BuildOptions
+) -> Future[ParallelEdition]:
+    from .writers.parallel import WholeJob, lay_out_whole
+
+    epub_parts = (paper, marks) == ("a4", False) and "epub" in options.formats
+    job = WholeJob(
+        book.renderer("pdf", paper).render_book(),
+        book.styles,
+        (book.manuscript.root,),
+        book.build_time,
+        book.document.metadata.lang,
+        paper,
+        marks,
+        book.document.metadata.identifier,
+        tuple(part.id for part in book.renderer("epub").parts) if epub_parts else (),
+        (paper, marks) in _printed(options, book.document.metadata),
+    )
+    return pool.executor.submit(lay_out_whole, job)
+
+
+def _likely_layouts(options: BuildOptions, manuscript: Manuscript) -> int:
+    """How many layouts the build will make (``_layouts_needed``), before the metadata
+    is parsed: one, or, when the command line or a ``print`` entry may ask for more,
+    two (one per worker is enough)."""
+    if "pdf" not in options.formats:
+        return 1
+    chosen = "print" in manuscript.metadata  # may name papers and booklets
+    papers = len(options.papers) if options.papers else 1 + chosen
+    booklets = len(options.booklets) if options.booklets is not None else int(chosen)
+    return 2 if papers + booklets + bool(options.marks) > 1 else 1
+
+
 def _own_styles(styles: StyleSet) -> bool:
     return styles.print.parent == styles.shared.parent == styles.default_dir
 
@@ -244,13 +308,16 @@ def _early_workers(options: BuildOptions, manuscript: Manuscript) -> Iterator[Wo
     """Worker processes started while the manuscript is parsed, when the book will
     likely be laid out in chunks (``_jobs`` decides for certain, after parsing):
     their imports then cost no time. Stopped at once if the build fails."""
+    from .writers.parallel import WorkerPool, can_fork, default_jobs
+
     jobs = _likely_jobs(options, manuscript)
-    if jobs <= 1 or not _workers_can_start():
+    if jobs > 1 and _workers_can_start():
+        pool = WorkerPool(jobs)
+    elif jobs == 1 and default_jobs() > 1 and can_fork():
+        pool = WorkerPool(min(default_jobs(), _likely_layouts(options, manuscript)), "fork")
+    else:
         yield None
         return
-    from .writers.parallel import WorkerPool
-
-    pool = WorkerPool(jobs)
     pool.warm_up()
     failed = True
     try:
@@ -261,9 +328,10 @@ def _early_workers(options: BuildOptions, manuscript: Manuscript) -> Iterator[Wo
 
 
 def _likely_jobs(options: BuildOptions, manuscript: Manuscript) -> int:
-    """``_jobs`` guessed from the raw text (markup counts as words: a guess)."""
+    """``_jobs`` guessed from the raw text (markup counts as words: a guess); 0 when
+    nothing is laid out."""
     if not {"pdf", "epub"} & set(options.formats):
-        return 1
+        return 0
     if options.jobs is not None:
         return options.jobs
     if not _own_styles(resolve_styles(manuscript.styles_dir)):
@@ -324,7 +392,7 @@ def _lay_out(
             book.document.metadata.identifier,
             jobs,
             meanwhile,
-            pool,
+            pool if pool is not None and pool.start_method == "spawn" else None,
         )
     from .writers.pdf import lay_out
 
@@ -363,15 +431,25 @@ def _page_starts(book: _Book, a4: Edition) -> list[PageStart]:
     return page_starts(a4.document.pages, a4.root, part_ids)
 
 
-def _epub(book: _Book, starts: list[PageStart]) -> bytes:
-    """The EPUB, its page list and page-break markers at the A4 edition's ``starts``."""
+def _generated_cover(book: _Book) -> bytes | None:
+    """The cover the EPUB will carry, when the tool sets it (no ``cover-image``)."""
+    if book.assets.get(book.document.metadata.cover_image or ""):
+        return None  # the author's own
+    from .writers.epub import generated_cover
+
+    return generated_cover(book.document.metadata, book.styles)
+
+
+def _epub(book: _Book, starts: list[PageStart], cover: bytes | None = None) -> bytes:
+    """The EPUB, its page list and page-break markers at the A4 edition's ``starts``
+    (``cover``: the generated cover, if it was made before)."""
     from .accessibility import BookFacts
     from .writers.epub import write_epub
 
     renderer = book.renderer("epub")
     source = f"{book.document.metadata.title}, A4 print edition"
     facts = BookFacts(page_list_source=source if starts else "")
-    return write_epub(book.document, renderer, book.styles, book.build_time, facts, starts)
+    return write_epub(book.document, renderer, book.styles, book.build_time, facts, starts, cover)
 
 
 def _render_warning(found: RenderWarning) -> Diagnostic:

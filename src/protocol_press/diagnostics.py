@@ -71,6 +71,10 @@ class ManuscriptError(Exception):
         self.diagnostics = tuple(diagnostics)
         super().__init__("; ".join(str(d) for d in self.diagnostics))
 
+    def __reduce__(self) -> tuple[type[ManuscriptError], tuple[tuple[Diagnostic, ...]]]:
+        # Raised in a worker process, it crosses to the build whole (pickled).
+        return (ManuscriptError, (self.diagnostics,))
+
 
 class ToolError(Exception):
     """A problem of the tool or its environment, not of the manuscript."""
@@ -79,3 +83,6 @@ class ToolError(Exception):
         self.message = message
         self.hint = hint
         super().__init__(message)
+
+    def __reduce__(self) -> tuple[type[ToolError], tuple[str, str]]:
+        return (ToolError, (self.message, self.hint))

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
@@ -377,7 +378,10 @@ class Renderer:
         )
 
 
+@cache
 def _environment() -> Environment:
+    """The one Jinja2 environment of the process: each template is compiled once,
+    however many renderers (formats, papers, chunks of a long book) use it."""
     # Every template is HTML: escape everything, whatever the file name says,
     # and make a missing variable an error rather than an empty string.
     env = Environment(

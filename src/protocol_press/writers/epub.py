@@ -26,7 +26,7 @@ from ebooklib import epub
 from .. import __version__
 from ..accessibility import BookFacts, accessibility_claims
 from ..cover import generate_cover
-from ..model import Contributor, Document
+from ..model import Contributor, Document, Metadata
 from ..render import DEFAULT_LABELS, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
 from .pagelist import PageStart, insert_page_breaks
@@ -51,8 +51,12 @@ def write_epub(
     mtime: datetime,
     facts: BookFacts | None = None,
     page_starts: Sequence[PageStart] = (),
+    cover: bytes | None = None,
 ) -> bytes:
-    """The finished EPUB file, as bytes, with page-break markers where ``page_starts`` say."""
+    """The finished EPUB file, as bytes, with page-break markers where ``page_starts`` say.
+
+    ``cover``: the generated cover (``generated_cover``), when it was made beforehand.
+    """
     facts = facts or BookFacts()
     renderer.context.page_list = [
         (start.label, f"{renderer.part_file(start.part)}#{start.id}") for start in page_starts
@@ -60,7 +64,7 @@ def write_epub(
     book = _book_with_metadata(document, facts)
     _add_styles(book, styles)
     _add_images(book, renderer)
-    _add_generated_cover(book, renderer, styles)
+    _add_generated_cover(book, renderer, styles, cover)
     spine = _add_documents(book, renderer, page_starts)
     book.guide = _guide(renderer)
     book.spine = spine
@@ -186,19 +190,25 @@ def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
         book.add_item(item)
 
 
-def _add_generated_cover(book: epub.EpubBook, renderer: Renderer, styles: StyleSet) -> None:
+def _add_generated_cover(
+    book: epub.EpubBook, renderer: Renderer, styles: StyleSet, made: bytes | None
+) -> None:
     """Without a ``cover-image`` of the author's, a cover set from the metadata."""
     if renderer.context.cover:
         return
-    fonts = styles.locate(styles.print.parent / "fonts")
     item = epub.EpubItem(
         uid="cover-image",
         file_name=GENERATED_COVER,
         media_type="image/png",
-        content=generate_cover(renderer.document.metadata, fonts),
+        content=made if made is not None else generated_cover(renderer.document.metadata, styles),
     )
     _make_cover(book, renderer, item)
     book.add_item(item)
+
+
+def generated_cover(metadata: Metadata, styles: StyleSet) -> bytes:
+    """The cover the tool sets from the metadata, in the edition's typeface."""
+    return generate_cover(metadata, styles.locate(styles.print.parent / "fonts"))
 
 
 def _make_cover(book: epub.EpubBook, renderer: Renderer, item: epub.EpubItem) -> None:
