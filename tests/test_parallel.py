@@ -29,6 +29,7 @@ from helpers import (
     link_annotations,
     named_destinations,
     pdf_page_texts,
+    run_cli,
 )
 from protocol_press.diagnostics import ManuscriptError
 from protocol_press.render import Part
@@ -447,3 +448,21 @@ def font_programs(pdf: pikepdf.Pdf) -> dict[str, int]:
         stream = descriptor.get("/FontFile3") or descriptor.get("/FontFile2")
         programs.setdefault(str(descriptor.FontName), set()).add(stream.objgen)
     return {name: len(found) for name, found in programs.items()}
+
+
+def test_the_command_line_lays_the_chunks_out_in_forked_workers_alike(
+    long_book: Pair, tmp_path: Path
+) -> None:
+    """The command line forks its workers before it imports the build (workers.py);
+    the library spawns them (pytest has loaded WeasyPrint): the same files either way."""
+    assert long_book.chunked.pdf is not None and long_book.chunked.epub is not None
+    project = long_book.chunked.pdf.parent.parent / "project"
+    args = ["build", str(project), "--out", str(tmp_path / "cli"), "--jobs", "2"]
+    args += ["--paper", "a4", "--imposition", "none", "--format", "epub,pdf"]
+    result = run_cli(args, tmp_path, {"PROTOCOL_PRESS_CACHE": str(tmp_path / "cache")})
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+    pdf = tmp_path / "cli" / long_book.chunked.pdf.name
+    epub = tmp_path / "cli" / long_book.chunked.epub.name
+    assert pdf.read_bytes() == long_book.chunked.pdf.read_bytes()
+    assert epub.read_bytes() == long_book.chunked.epub.read_bytes()

@@ -37,8 +37,9 @@ from .transform import build_document, iter_block_inlines
 AUTO_PARALLEL_WORDS = 20_000
 
 if TYPE_CHECKING:
+    from .workers import WorkerPool
     from .writers.pagelist import PageStart
-    from .writers.parallel import ParallelEdition, WorkerPool
+    from .writers.parallel import ParallelEdition
     from .writers.pdf import Layout, RenderWarning
 
     # A print edition laid out in one pass, or in chunks and assembled.
@@ -96,8 +97,16 @@ class BuildResult:
 Progress = Callable[[str], None]
 
 
-def build(target: Path, options: BuildOptions, progress: Progress | None = None) -> BuildResult:
-    """Build the manuscript at ``target`` into the formats asked for."""
+def build(
+    target: Path,
+    options: BuildOptions,
+    progress: Progress | None = None,
+    workers: WorkerPool | None = None,
+) -> BuildResult:
+    """Build the manuscript at ``target`` into the formats asked for.
+
+    ``workers``: worker processes the caller started before (``workers.start_for``)
+    and closes; without them the build starts its own when they help."""
     result = BuildResult()
     report = progress or (lambda _: None)
 
@@ -110,7 +119,7 @@ def build(target: Path, options: BuildOptions, progress: Progress | None = None)
 
     with stage("read"):
         manuscript = read_manuscript(target)
-    with _early_workers(options, manuscript) as pool:
+    with _early_workers(options, manuscript, workers) as pool:
         _build_read(target, manuscript, options, result, stage, pool)
     return result
 
@@ -247,7 +256,7 @@ def _jobs(options: BuildOptions, book: _Book) -> int:
         return 1  # (one long chapter is one chunk: nothing to share out)
     if book_words(book.document) < AUTO_PARALLEL_WORDS:
         return 1
-    from .writers.parallel import default_jobs
+    from .workers import default_jobs
 
     return default_jobs()
 
@@ -304,15 +313,21 @@ def _own_styles(styles: StyleSet) -> bool:
 
 
 @contextmanager
-def _early_workers(options: BuildOptions, manuscript: Manuscript) -> Iterator[WorkerPool | None]:
-    """Worker processes started while the manuscript is parsed, when the book will
-    likely be laid out in chunks (``_jobs`` decides for certain, after parsing):
-    their imports then cost no time. Stopped at once if the build fails."""
-    from .writers.parallel import WorkerPool, can_fork, default_jobs
+def _early_workers(
+    options: BuildOptions, manuscript: Manuscript, given: WorkerPool | None
+) -> Iterator[WorkerPool | None]:
+    """Worker processes started while the manuscript is parsed (their imports then
+    cost no time): for the chunks of a long book (``_jobs`` decides for certain,
+    after parsing), else for the editions of a short one. ``given`` ones are used
+    if there are enough of them. Stopped at once if the build fails."""
+    from .workers import WorkerPool, can_fork, default_jobs
 
     jobs = _likely_jobs(options, manuscript)
+    if given is not None and given.jobs >= min(jobs, default_jobs()):
+        yield given
+        return
     if jobs > 1 and _workers_can_start():
-        pool = WorkerPool(jobs)
+        pool = WorkerPool(jobs, "fork" if can_fork() else "spawn")
     elif jobs == 1 and default_jobs() > 1 and can_fork():
         pool = WorkerPool(min(default_jobs(), _likely_layouts(options, manuscript)), "fork")
     else:
@@ -338,7 +353,7 @@ def _likely_jobs(options: BuildOptions, manuscript: Manuscript) -> int:
         return 1
     if sum(len(source.text.split()) for source in manuscript.sources) < AUTO_PARALLEL_WORDS:
         return 1
-    from .writers.parallel import default_jobs
+    from .workers import default_jobs
 
     return default_jobs()
 
@@ -392,7 +407,7 @@ def _lay_out(
             book.document.metadata.identifier,
             jobs,
             meanwhile,
-            pool if pool is not None and pool.start_method == "spawn" else None,
+            pool,
         )
     from .writers.pdf import lay_out
 

@@ -176,10 +176,17 @@ def build(
     # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        from .build import build as run_build
+        # Workers start first: they import WeasyPrint while this process imports the
+        # build and parses the manuscript.
+        from .workers import start_for
 
-        with _progress(console, verbose) as progress:
-            result = run_build(target or Path(), options, progress=progress)
+        single = options.papers is not None and len(options.papers) == 1
+        one_layout = single and options.booklets == () and not marks
+        with start_for(target or Path(), one_layout, jobs) as workers:
+            from .build import build as run_build
+
+            with _progress(console, verbose) as progress:
+                result = run_build(target or Path(), options, progress, workers)
     except KeyboardInterrupt:
         _console().print("build interrupted: earlier outputs were left as they were")
         sys.exit(130)

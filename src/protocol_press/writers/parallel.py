@@ -34,12 +34,8 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import multiprocessing
-import multiprocessing.queues
 import os
 import pickle
-import queue
-import signal
 import sys
 import tempfile
 import warnings
@@ -54,6 +50,7 @@ import pikepdf
 
 from ..render import CROSS_REFERENCE, Part, Renderer
 from ..styles import StyleSet
+from ..workers import WorkerPool, send_early_starts
 from .fontmerge import merge_font_subsets
 from .pagelist import PageStart
 from .pdf import RenderWarning
@@ -366,82 +363,6 @@ def page_numbers(chunks: Sequence[ChunkLayout]) -> dict[str, int]:
     return numbers
 
 
-class WorkerPool:
-    """The worker processes, started when first asked for, or early with ``warm_up``
-    (while the manuscript is being parsed).
-
-    Chunks of a long book go to spawned workers (they share no state with this
-    process). A short book's editions (``lay_out_whole``) go to forked ones: they
-    start in milliseconds with this process's imports, and import WeasyPrint while
-    this one parses; only a process without threads forks (``can_fork``).
-    """
-
-    def __init__(self, jobs: int, start_method: str = "spawn") -> None:
-        global _EARLY_STARTS
-        self.jobs = jobs
-        self.start_method = start_method
-        self._executor: ProcessPoolExecutor | None = None
-        # Forked workers inherit this queue: the A4 edition's page starts come back on
-        # it as soon as the layout is done, before its PDF is written (``early_starts``).
-        self.early: multiprocessing.queues.Queue[list[PageStart]] | None = None
-        if start_method == "fork":
-            self.early = _EARLY_STARTS = multiprocessing.get_context("fork").Queue()
-
-    def early_starts(self, job: Future[ParallelEdition]) -> list[PageStart] | None:
-        """The page starts a forked worker sends while it writes the PDF of ``job``
-        (a ``WholeJob`` with ``part_ids``); None if the job ended without sending them."""
-        while self.early is not None:
-            try:
-                return self.early.get(timeout=0.02)
-            except queue.Empty:
-                if job.done():
-                    return None
-        return None
-
-    @property
-    def executor(self) -> ProcessPoolExecutor:
-        if self._executor is None:
-            context = multiprocessing.get_context(self.start_method)
-            self._executor = ProcessPoolExecutor(
-                max_workers=self.jobs,
-                mp_context=context,
-                initializer=quiet_worker,
-                initargs=(os.getpid(),),
-            )
-        return self._executor
-
-    def warm_up(self) -> None:
-        """Start every worker now, each importing what laying out needs (about a second
-        of WeasyPrint and Pango), so that they are ready when the chunks come."""
-        for _ in range(self.jobs):  # each submission spawns a worker while none is idle
-            self.executor.submit(import_layout_libraries)
-
-    def close(self, failed: bool = False) -> None:
-        """Wait for the workers to finish; after an interruption or an error, stop them."""
-        if self._executor is None:
-            return
-        if failed:
-            stopped = multiprocessing.active_children()
-            for process in stopped:
-                process.terminate()
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            for process in stopped:
-                process.join(timeout=5)
-        else:
-            self._executor.shutdown(wait=True)
-        self._executor = None
-
-
-_EARLY_STARTS: multiprocessing.queues.Queue[list[PageStart]] | None = None
-
-
-def can_fork() -> bool:
-    """Whether this process may fork workers: a process with threads must not."""
-    import threading
-
-    return "fork" in multiprocessing.get_all_start_methods() and threading.active_count() == 1
-
-
 @dataclass(frozen=True, slots=True)
 class WholeJob:
     """A whole edition to lay out in a worker: plain data, to cross processes."""
@@ -468,38 +389,10 @@ def lay_out_whole(job: WholeJob) -> ParallelEdition:
     )
     pages = layout.document.pages
     starts = page_starts(pages, layout.root, job.part_ids) if job.part_ids else []
-    if job.part_ids and _EARLY_STARTS is not None:  # (a forked worker)
-        _EARLY_STARTS.put(starts)
+    if job.part_ids:
+        send_early_starts(starts)
     pdf = write_pdf(layout, job.identifier) if job.write else b""
     return ParallelEdition(pdf, starts, layout.warnings, len(pages))
-
-
-def quiet_worker(build_process: int) -> None:
-    """A worker leaves interruptions to the build: Ctrl-C (sent to the whole process
-    group) is ignored, the build's ``terminate()`` ends it at once (a forked worker
-    would otherwise keep the command line's SIGTERM handler and print a traceback),
-    and on Linux it is killed if the build process dies (``PR_SET_PDEATHSIG``)
-    instead of reporting the lost connection."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if sys.platform == "linux":
-        import ctypes
-
-        pr_set_pdeathsig = 1
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
-        if os.getppid() != build_process:  # it died before the call: nothing to work for
-            os._exit(1)
-
-
-def import_layout_libraries() -> None:
-    """What a worker imports before its first job (``WorkerPool.warm_up``): WeasyPrint
-    (Pango's bindings, about half a second) and the writers that use it."""
-    import weasyprint
-    import weasyprint.formatting_structure.boxes
-    import weasyprint.pdf  # noqa: F401
-
-    from . import pagelist, pdf, pdftags  # noqa: F401
 
 
 class _Workers:
@@ -621,10 +514,6 @@ def workers_can_start() -> bool:
     main = sys.modules.get("__main__")
     path = getattr(main, "__file__", None)
     return path is None or Path(path).exists()
-
-
-def default_jobs() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 # --------------------------------------------------------------- assembly

@@ -1,0 +1,183 @@
+"""The worker processes that lay books out, started as early as possible.
+
+A build spends its first half second importing (this package, then WeasyPrint
+and Pango's bindings) and parsing. Workers started at once import WeasyPrint
+meanwhile: the command line starts them before it even imports the build
+(``start_for``), which is why this module imports nothing heavy.
+
+Workers are forked: they start in milliseconds with the few modules the command
+line had loaded, and a process with threads never forks (``can_fork``). A short
+book's editions (A4, Letter, a booklet's pages) are each laid out whole in one
+(``writers.parallel.lay_out_whole``), a long book's chunks in all of them
+(``writers.parallel.lay_out_in_parallel``). Library callers that cannot fork
+get spawned workers, which share no state with the build.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.queues
+import os
+import queue
+import signal
+import sys
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .writers.pagelist import PageStart
+
+# A manuscript of this many bytes of Markdown has about build.AUTO_PARALLEL_WORDS words:
+# its chunks will keep every core busy.
+LONG_MANUSCRIPT_BYTES = 120_000
+
+_early: multiprocessing.queues.Queue[list[PageStart]] | None = None
+
+
+class WorkerPool:
+    """Worker processes, started when first asked for, or at once with ``warm_up``."""
+
+    def __init__(self, jobs: int, start_method: str = "fork") -> None:
+        global _early
+        self.jobs = jobs
+        self.start_method = start_method
+        self._executor: ProcessPoolExecutor | None = None
+        # Forked workers inherit this queue: the A4 edition's page starts come back on
+        # it as soon as the layout is done, before its PDF is written (``early_starts``).
+        self.early: multiprocessing.queues.Queue[list[PageStart]] | None = None
+        if start_method == "fork":
+            self.early = _early = multiprocessing.get_context("fork").Queue()
+
+    @property
+    def executor(self) -> ProcessPoolExecutor:
+        if self._executor is None:
+            context = multiprocessing.get_context(self.start_method)
+            self._executor = ProcessPoolExecutor(
+                max_workers=self.jobs,
+                mp_context=context,
+                initializer=quiet_worker,
+                initargs=(os.getpid(),),
+            )
+        return self._executor
+
+    def warm_up(self) -> None:
+        """Start every worker now, each importing what laying out needs (about half a
+        second of WeasyPrint and Pango), so that they are ready when the work comes."""
+        for _ in range(self.jobs):  # each submission starts a worker while none is idle
+            self.executor.submit(import_layout_libraries)
+
+    def early_starts(self, job: Future[Any]) -> list[PageStart] | None:
+        """The page starts a forked worker sends while it writes the PDF of ``job``
+        (``send_early_starts``); None if the job ended without sending them."""
+        while self.early is not None:
+            try:
+                return self.early.get(timeout=0.02)
+            except queue.Empty:
+                if job.done():
+                    return None
+        return None
+
+    def close(self, failed: bool = False) -> None:
+        """Wait for the workers to finish; after an interruption or an error, stop them."""
+        if self._executor is None:
+            return
+        if failed:
+            stopped = multiprocessing.active_children()
+            for process in stopped:
+                process.terminate()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            for process in stopped:
+                process.join(timeout=5)
+        else:
+            self._executor.shutdown(wait=True)
+        self._executor = None
+
+
+def send_early_starts(starts: list[PageStart]) -> None:
+    """In a forked worker: hand the page starts to the build before the PDF is written."""
+    if _early is not None:
+        _early.put(starts)
+
+
+@contextmanager
+def start_for(
+    target: Path, one_layout: bool, jobs: int | None = None
+) -> Iterator[WorkerPool | None]:
+    """Workers for building ``target``, started now (the command line's ``build``):
+    ``jobs`` of them if given, one per core for a long manuscript, else one, or two
+    when the build makes more than one layout (``one_layout`` is false). None where
+    forking is not safe or there is one core. Stopped at once if the build fails."""
+    cores = default_jobs()
+    if cores < 2 or not can_fork():
+        yield None
+        return
+    if jobs is None:
+        if manuscript_bytes(target) >= LONG_MANUSCRIPT_BYTES:
+            jobs = cores
+        else:
+            jobs = 1 if one_layout else min(cores, 2)
+    pool = WorkerPool(jobs)
+    pool.warm_up()
+    failed = True
+    try:
+        yield pool
+        failed = False
+    finally:
+        pool.close(failed=failed)
+
+
+def manuscript_bytes(target: Path) -> int:
+    """The size of the Markdown a build of ``target`` reads (a file, or a folder's)."""
+    try:
+        if target.is_file():
+            return target.stat().st_size
+        return sum(path.stat().st_size for path in target.rglob("*.md"))
+    except OSError:
+        return 0
+
+
+def can_fork() -> bool:
+    """Whether this process may fork workers: not with threads, nor once it has loaded
+    WeasyPrint (Pango and GLib may hold native threads and locks a child would inherit)."""
+    import threading
+
+    return (
+        "fork" in multiprocessing.get_all_start_methods()
+        and threading.active_count() == 1
+        and "weasyprint" not in sys.modules
+    )
+
+
+def default_jobs() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def quiet_worker(build_process: int) -> None:
+    """A worker leaves interruptions to the build: Ctrl-C (sent to the whole process
+    group) is ignored, the build's ``terminate()`` ends it at once (a forked worker
+    would otherwise keep the command line's SIGTERM handler and print a traceback),
+    and on Linux it is killed if the build process dies (``PR_SET_PDEATHSIG``)
+    instead of reporting the lost connection."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if sys.platform == "linux":
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL)
+        if os.getppid() != build_process:  # it died before the call: nothing to work for
+            os._exit(1)
+
+
+def import_layout_libraries() -> None:
+    """What a worker imports before its first job (``WorkerPool.warm_up``): WeasyPrint
+    (Pango's bindings) and the writers that use it."""
+    import weasyprint
+    import weasyprint.formatting_structure.boxes
+    import weasyprint.pdf  # noqa: F401
+
+    from .writers import pagelist, parallel, pdf, pdftags  # noqa: F401
