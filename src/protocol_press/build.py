@@ -327,9 +327,9 @@ def _early_workers(
         yield given
         return
     if jobs > 1 and _workers_can_start():
-        pool = WorkerPool(jobs, "fork" if can_fork() else "spawn")
+        pool = WorkerPool(jobs)
     elif jobs == 1 and default_jobs() > 1 and can_fork():
-        pool = WorkerPool(min(default_jobs(), _likely_layouts(options, manuscript)), "fork")
+        pool = WorkerPool(min(default_jobs(), _likely_layouts(options, manuscript)))
     else:
         yield None
         return

@@ -40,15 +40,16 @@ _early: multiprocessing.queues.Queue[list[PageStart]] | None = None
 class WorkerPool:
     """Worker processes, started when first asked for, or at once with ``warm_up``."""
 
-    def __init__(self, jobs: int, start_method: str = "fork") -> None:
+    def __init__(self, jobs: int, start_method: str | None = None) -> None:
+        """``start_method``: "fork" or "spawn"; by default fork where ``can_fork``."""
         global _early
         self.jobs = jobs
-        self.start_method = start_method
+        self.start_method = start_method or ("fork" if can_fork() else "spawn")
         self._executor: ProcessPoolExecutor | None = None
         # Forked workers inherit this queue: the A4 edition's page starts come back on
         # it as soon as the layout is done, before its PDF is written (``early_starts``).
         self.early: multiprocessing.queues.Queue[list[PageStart]] | None = None
-        if start_method == "fork":
+        if self.start_method == "fork":
             self.early = _early = multiprocessing.get_context("fork").Queue()
 
     @property
