@@ -1082,7 +1082,12 @@ def _cold_tables(results: Results) -> str:
     w("")
     stage_rows = [(k, v) for k, v in results.stages.items() if k.endswith("/pp/cold") and v]
     if stage_rows:
-        w("protocol-press's own stage times (`build -v`, medians of the cold runs):\n")
+        w(
+            "protocol-press's own stage times (`build -v`, medians of the cold runs). The "
+            "stages overlap the workers' work: they start, and import WeasyPrint, before "
+            "`read`, and the EPUB is made inside `pdf` (while the PDF is written), so `epub` "
+            "shows only what is left after it:\n"
+        )
         names: list[str] = []
         for _, runs in stage_rows:
             for run in runs:
