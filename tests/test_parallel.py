@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -286,14 +287,17 @@ def test_workers_start_before_parsing_and_stop_when_the_build_fails(
     """A long book's workers import WeasyPrint while the manuscript is parsed; a
     manuscript error found then stops them at once."""
     from protocol_press import build as build_module
-    from protocol_press.writers.parallel import WorkerPool
+    from protocol_press.workers import WorkerPool
 
     events: list[str] = []
     warm_up, parse = WorkerPool.warm_up, build_module.parse_manuscript
 
+    started: list[multiprocessing.Process] = []
+
     def traced_warm_up(self: WorkerPool) -> None:
         events.append("workers")
         warm_up(self)
+        started.extend(self.executor._processes.values())
 
     def traced_parse(*args: Any) -> Any:
         events.append("parse")
@@ -304,11 +308,19 @@ def test_workers_start_before_parsing_and_stop_when_the_build_fails(
     project = write_long_book(tmp_path / "project", chapters=4)
     chapter = project / "manuscript" / "02-chapter.md"
     chapter.write_text(chapter.read_text("utf-8") + "\nA note never written.[^nowhere]\n", "utf-8")
+    before = set(multiprocessing.active_children())  # (other tests' may still be ending)
     with pytest.raises(ManuscriptError) as refused:
         build_book(project, tmp_path / "out", jobs=2)
     assert [d.code for d in refused.value.diagnostics] == ["note-undefined"]
     assert events == ["workers", "parse"]
-    assert multiprocessing.active_children() == []
+    # Stopped at once; the pool's own thread may reap them a moment after the build ends.
+    deadline = time.monotonic() + 10
+    while set(multiprocessing.active_children()) - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert set(multiprocessing.active_children()) - before == set()
+    assert started
+    # Ended by a signal (terminate), not by finishing their imports and leaving.
+    assert all(process.exitcode is not None and process.exitcode < 0 for process in started)
 
 
 def test_a_chunked_rebuild_is_byte_identical(

@@ -293,7 +293,7 @@ def _submit_whole(
         tuple(part.id for part in book.renderer("epub").parts) if epub_parts else (),
         (paper, marks) in _printed(options, book.document.metadata),
     )
-    return pool.executor.submit(lay_out_whole, job)
+    return pool.submit(lay_out_whole, job)
 
 
 def _likely_layouts(options: BuildOptions, manuscript: Manuscript) -> int:
@@ -320,7 +320,7 @@ def _early_workers(
     cost no time): for the chunks of a long book (``_jobs`` decides for certain,
     after parsing), else for the editions of a short one. ``given`` ones are used
     if there are enough of them. Stopped at once if the build fails."""
-    from .workers import WorkerPool, can_fork, default_jobs
+    from .workers import WorkerPool, can_fork, default_jobs, running
 
     jobs = _likely_jobs(options, manuscript)
     if given is not None and given.jobs >= min(jobs, default_jobs()):
@@ -333,13 +333,8 @@ def _early_workers(
     else:
         yield None
         return
-    pool.warm_up()
-    failed = True
-    try:
+    with running(pool):
         yield pool
-        failed = False
-    finally:
-        pool.close(failed=failed)
 
 
 def _likely_jobs(options: BuildOptions, manuscript: Manuscript) -> int:

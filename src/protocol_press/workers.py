@@ -21,11 +21,11 @@ import os
 import queue
 import signal
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from .writers.pagelist import PageStart
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 LONG_MANUSCRIPT_BYTES = 120_000
 
 _early: multiprocessing.queues.Queue[list[PageStart]] | None = None
+_INTERRUPTIONS = {signal.SIGINT, signal.SIGTERM}
+T = TypeVar("T")
 
 
 class WorkerPool:
@@ -64,11 +66,25 @@ class WorkerPool:
             )
         return self._executor
 
+    def submit(self, function: Callable[..., T], *args: Any) -> Future[T]:
+        """Run ``function(*args)`` in a worker.
+
+        A submission may start workers. Interruptions are held back (blocked) while
+        they start, and a new worker lets them through only once ``quiet_worker`` has
+        set its own handlers: a forked worker would otherwise run the build's handlers
+        (SIGTERM raising KeyboardInterrupt) in its first instants, and may hang there.
+        """
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _INTERRUPTIONS)
+        try:
+            return self.executor.submit(function, *args)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
     def warm_up(self) -> None:
         """Start every worker now, each importing what laying out needs (about half a
         second of WeasyPrint and Pango), so that they are ready when the work comes."""
         for _ in range(self.jobs):  # each submission starts a worker while none is idle
-            self.executor.submit(import_layout_libraries)
+            self.submit(import_layout_libraries)
 
     def early_starts(self, job: Future[Any]) -> list[PageStart] | None:
         """The page starts a forked worker sends while it writes the PDF of ``job``
@@ -92,6 +108,9 @@ class WorkerPool:
             self._executor.shutdown(wait=False, cancel_futures=True)
             for process in stopped:
                 process.join(timeout=5)
+                if process.is_alive():  # (SIGTERM ignored or not yet handled)
+                    process.kill()
+                    process.join(timeout=5)
         else:
             self._executor.shutdown(wait=True)
         self._executor = None
@@ -120,7 +139,14 @@ def start_for(
             jobs = cores
         else:
             jobs = 1 if one_layout else min(cores, 2)
-    pool = WorkerPool(jobs)
+    with running(WorkerPool(jobs)) as pool:
+        yield pool
+
+
+@contextmanager
+def running(pool: WorkerPool) -> Iterator[WorkerPool]:
+    """``pool``'s workers started now (``warm_up``) and closed at the end: waited for,
+    or stopped at once if the block fails or is interrupted."""
     pool.warm_up()
     failed = True
     try:
@@ -164,6 +190,7 @@ def quiet_worker(build_process: int) -> None:
     instead of reporting the lost connection."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTIONS)  # (see ``WorkerPool.submit``)
     if sys.platform == "linux":
         import ctypes
 

@@ -40,7 +40,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -412,10 +412,6 @@ class _Workers:
         if error is not None or self._own:
             self.workers.close(failed=error is not None)
 
-    @property
-    def pool(self) -> ProcessPoolExecutor:
-        return self.workers.executor
-
     def chunk(self, job: ChunkJob) -> Future[ChunkLayout]:
         kind = "draft" if job.draft else "chunk"
         key = self.store.key(kind, job.html, job.lang, job.identifier, str(job.build_time))
@@ -438,7 +434,7 @@ class _Workers:
             done: Future[Any] = Future()
             done.set_result(found)
             return done
-        future = self.pool.submit(function, *args)
+        future = self.workers.submit(function, *args)
         future.add_done_callback(
             lambda f: None if f.exception() else self.store.save(key, f.result())
         )
