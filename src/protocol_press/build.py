@@ -290,7 +290,7 @@ def _submit_whole(
         paper,
         marks,
         book.document.metadata.identifier,
-        tuple(part.id for part in book.renderer("epub").parts) if epub_parts else (),
+        tuple(_epub_part_ids(book)) if epub_parts else (),
         (paper, marks) in _printed(options, book.document.metadata),
     )
     return pool.submit(lay_out_whole, job)
@@ -437,16 +437,20 @@ def _page_starts(book: _Book, a4: Edition) -> list[PageStart]:
 
     if not isinstance(a4, Layout):
         return a4.starts
-    part_ids = [part.id for part in book.renderer("epub").parts]
-    return page_starts(a4.document.pages, a4.root, part_ids)
+    return page_starts(a4.document.pages, a4.root, _epub_part_ids(book))
+
+
+def _epub_part_ids(book: _Book) -> list[str]:
+    """The parts of the EPUB, whose page starts its page list gives."""
+    return [part.id for part in book.renderer("epub").parts]
 
 
 def _generated_cover(book: _Book) -> bytes | None:
     """The cover the EPUB will carry, when the tool sets it (no ``cover-image``)."""
-    if book.assets.get(book.document.metadata.cover_image or ""):
-        return None  # the author's own
-    from .writers.epub import generated_cover
+    from .writers.epub import author_cover, generated_cover
 
+    if author_cover(book.document.metadata, book.assets) is not None:
+        return None
     return generated_cover(book.document.metadata, book.styles)
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +27,7 @@ from .. import __version__
 from ..accessibility import BookFacts, accessibility_claims
 from ..cover import generate_cover
 from ..model import Contributor, Document, Metadata
-from ..render import DEFAULT_LABELS, Renderer, TocEntry, start_of_reading
+from ..render import DEFAULT_LABELS, Asset, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
 from .pagelist import PageStart, insert_page_breaks
 
@@ -175,7 +175,7 @@ def _add_styles(book: epub.EpubBook, styles: StyleSet) -> None:
 
 def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
     """The manuscript's images; the one its metadata names as ``cover-image`` is the cover."""
-    cover = renderer.context.assets.get(renderer.document.metadata.cover_image)
+    cover = author_cover(renderer.document.metadata, renderer.context.assets)
     for number, asset in enumerate(
         sorted(renderer.context.assets.values(), key=lambda a: a.epub_name), start=1
     ):
@@ -188,6 +188,11 @@ def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
         if asset is cover:
             _make_cover(book, renderer, item)
         book.add_item(item)
+
+
+def author_cover(metadata: Metadata, assets: Mapping[str, Asset]) -> Asset | None:
+    """The manuscript's image its metadata names as ``cover-image``, if any."""
+    return assets.get(metadata.cover_image) if metadata.cover_image else None
 
 
 def _add_generated_cover(

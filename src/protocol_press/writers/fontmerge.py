@@ -36,7 +36,7 @@ class _Subset:
     """One embedded font program, and the descriptors that use it."""
 
     key: str  # /FontFile2 or /FontFile3
-    stream: pikepdf.Stream
+    stream: pikepdf.Object  # the first stream that holds it
     data: bytes
     descriptors: tuple[pikepdf.Dictionary, ...]
 
@@ -68,21 +68,17 @@ def _groups(pdf: pikepdf.Pdf) -> Iterator[list[_Subset]]:
     """The distinct programs of each font (by its name and kind) embedded more than
     once, in page order."""
     by_font: dict[tuple[str, str], dict[bytes, list[pikepdf.Dictionary]]] = {}
-    streams: dict[tuple[str, str, bytes], pikepdf.Stream] = {}
-    copies: dict[tuple[str, str], set[tuple[int, int]]] = {}
     for descriptor in _font_descriptors(pdf):
         for key in _FONT_FILES:
             stream = descriptor.get(key)
             if isinstance(stream, pikepdf.Stream):
                 font = (str(descriptor.get("/FontName", "")), key)
-                data = stream.read_bytes()
-                by_font.setdefault(font, {}).setdefault(data, []).append(descriptor)
-                streams.setdefault((*font, data), stream)
-                copies.setdefault(font, set()).add(stream.objgen)
-    for (name, key), programs in by_font.items():
-        if len(copies[name, key]) > 1:
+                by_font.setdefault(font, {}).setdefault(stream.read_bytes(), []).append(descriptor)
+    for (_, key), programs in by_font.items():
+        streams = {d[key].objgen for found in programs.values() for d in found}
+        if len(streams) > 1:
             yield [
-                _Subset(key, streams[name, key, data], data, tuple(descriptors))
+                _Subset(key, descriptors[0][key], data, tuple(descriptors))
                 for data, descriptors in programs.items()
             ]
 

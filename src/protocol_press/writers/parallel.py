@@ -54,7 +54,6 @@ from ..workers import WorkerPool, send_early_starts
 from .fontmerge import merge_font_subsets
 from .pagelist import PageStart
 from .pdf import RenderWarning
-from .pdftags import mark_orphans_as_artifacts
 
 # The chunks draw no margin boxes: the folio document draws them for the whole book.
 _MARGINS = ("top-left", "top-center", "top-right", "bottom-left", "bottom-center", "bottom-right")
@@ -116,7 +115,7 @@ class ChunkLayout:
 def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     """Lay out one chunk (in a worker process)."""
     from .pagelist import page_starts
-    from .pdf import lay_out_html, write_raw_pdf
+    from .pdf import lay_out_html, write_pdf
 
     layout = lay_out_html(
         job.html,
@@ -132,8 +131,7 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     for index, page in enumerate(pages):
         for name in page.anchors:
             anchors.setdefault(name, index)
-    # (mark_orphans_as_artifacts: the pass that marks table headers' scope)
-    pdf = b"" if job.draft else mark_orphans_as_artifacts(write_raw_pdf(layout, job.identifier))
+    pdf = b"" if job.draft else write_pdf(layout, job.identifier)
     return ChunkLayout(
         job.index,
         pdf,
