@@ -72,6 +72,13 @@ def cache_dir() -> Path:
     return Path(base) / "protocol-press"
 
 
+def compiled_dir() -> Path:
+    """What the tool derives from its own files and libraries, the same for every
+    manuscript: compiled templates (``render``), parsed hyphenation patterns
+    (``writers.hyphenation``)."""
+    return cache_dir() / "compiled"
+
+
 def settings_key(target: Path, settings: dict[str, Any]) -> str:
     """What the outputs depend on besides files: the target, the options, the versions."""
     versions = {name: _version(name) for name in SHAPING_LIBRARIES}

@@ -15,13 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TypeVar
 
 import click
-from rich.console import Console
-from rich.text import Text
 
 from . import __version__
 from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
 
 if TYPE_CHECKING:
+    from rich.console import Console
+
     from .check import CheckReport
 
 T = TypeVar("T")
@@ -62,11 +62,15 @@ Examples:
 
 
 def _console(quiet: bool = False) -> Console:
+    from rich.console import Console  # (not before a build's workers have started)
+
     return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
 
 
 def print_diagnostics(console: Console, diagnostics: Iterable[Diagnostic]) -> None:
     """Each problem as ``path:line:col: error: message [code]``, then its hint."""
+    from rich.text import Text
+
     for d in diagnostics:
         style = "bold red" if d.severity is Severity.ERROR else "yellow"
         line = Text.assemble(f"{d.pos}: ", (d.severity.value, style), f": {d.message} [{d.code}]")
@@ -151,14 +155,12 @@ def build(
     target with the same options, the outputs are left as they are (--force
     builds anyway).
     """
-    from .cache import current_build
     from .options import FORMATS, BuildOptions
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
-    console = _console(quiet)
     options = BuildOptions(
         formats=chosen,
         papers=papers or None,
@@ -167,22 +169,28 @@ def build(
         out=out,
         jobs=jobs,
     )
-    recorded = None if force else current_build(target or Path(), options.settings())
-    if recorded is not None:
-        print_diagnostics(console, recorded.warnings)
-        for path in recorded.outputs:
-            console.print(f"up to date: {path}")
-        return
     # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        # Workers start first: they import WeasyPrint while this process imports the
-        # build and parses the manuscript.
+        # Workers start first, before the up-to-date check and before this process
+        # imports anything more: they import WeasyPrint while it imports the build and
+        # parses the manuscript.
         from .workers import start_for
 
         single = options.papers is not None and len(options.papers) == 1
         one_layout = single and options.booklets == () and not marks
         with start_for(target or Path(), one_layout, jobs) as workers:
+            from .cache import current_build
+
+            console = _console(quiet)
+            recorded = None if force else current_build(target or Path(), options.settings())
+            if recorded is not None:
+                if workers is not None:
+                    workers.stop()
+                print_diagnostics(console, recorded.warnings)
+                for path in recorded.outputs:
+                    console.print(f"up to date: {path}")
+                return
             from .build import build as run_build
 
             with _progress(console, verbose) as progress:

@@ -20,9 +20,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateError
+from jinja2.bccache import Bucket, FileSystemBytecodeCache
 from markupsafe import Markup
 
 from . import __version__
+from .cache import compiled_dir
 from .diagnostics import ToolError
 from .model import Chapter, Document, Heading, HtmlInline, Image, NoteRef, Span
 from .parser import plain_text
@@ -391,9 +393,36 @@ def _environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        bytecode_cache=_CompiledTemplates(compiled_dir() / "templates"),
     )
     env.filters["typeset"] = typeset_text
     return env
+
+
+class _CompiledTemplates(FileSystemBytecodeCache):
+    """The templates compiled once for all builds, in the user's cache folder.
+
+    Compiling them is most of a process's first render (0.1 s of the Protocol's
+    0.13 s). Jinja2 keeps each one with its source's checksum and compiles again
+    when the template changed. A folder that cannot be written is no cache.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder))
+        self.folder = folder
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except OSError:
+            pass
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
 
 
 def _long_date(value: date | None) -> str:

@@ -15,15 +15,20 @@ get spawned workers, which share no state with the build.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import multiprocessing.queues
 import os
 import queue
+import re
+import shutil
 import signal
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -48,6 +53,7 @@ class WorkerPool:
         self.jobs = jobs
         self.start_method = start_method or ("fork" if can_fork() else "spawn")
         self._executor: ProcessPoolExecutor | None = None
+        self._scratch: str | None = None
         # Forked workers inherit this queue: the A4 edition's page starts come back on
         # it as soon as the layout is done, before its PDF is written (``early_starts``).
         self.early: multiprocessing.queues.Queue[list[PageStart]] | None = None
@@ -58,11 +64,12 @@ class WorkerPool:
     def executor(self) -> ProcessPoolExecutor:
         if self._executor is None:
             context = multiprocessing.get_context(self.start_method)
+            self._scratch = tempfile.mkdtemp(prefix="protocol-press-")
             self._executor = ProcessPoolExecutor(
                 max_workers=self.jobs,
                 mp_context=context,
                 initializer=quiet_worker,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), self._scratch),
             )
         return self._executor
 
@@ -99,21 +106,33 @@ class WorkerPool:
 
     def close(self, failed: bool = False) -> None:
         """Wait for the workers to finish; after an interruption or an error, stop them."""
+        if failed:
+            self.stop()
+        elif self._executor is not None:
+            self._executor.shutdown(wait=True)
+            self._executor = None
+            self._remove_scratch()
+
+    def stop(self) -> None:
+        """Stop the workers at once, whatever they are doing (their work is not wanted)."""
         if self._executor is None:
             return
-        if failed:
-            stopped = multiprocessing.active_children()
-            for process in stopped:
-                process.terminate()
-            self._executor.shutdown(wait=False, cancel_futures=True)
-            for process in stopped:
+        stopped = multiprocessing.active_children()
+        for process in stopped:
+            process.terminate()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        for process in stopped:
+            process.join(timeout=5)
+            if process.is_alive():  # (SIGTERM ignored or not yet handled)
+                process.kill()
                 process.join(timeout=5)
-                if process.is_alive():  # (SIGTERM ignored or not yet handled)
-                    process.kill()
-                    process.join(timeout=5)
-        else:
-            self._executor.shutdown(wait=True)
         self._executor = None
+        self._remove_scratch()
+
+    def _remove_scratch(self) -> None:
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
 
 
 def send_early_starts(starts: list[PageStart]) -> None:
@@ -182,12 +201,18 @@ def default_jobs() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
-def quiet_worker(build_process: int) -> None:
+def quiet_worker(build_process: int, scratch: str) -> None:
     """A worker leaves interruptions to the build: Ctrl-C (sent to the whole process
     group) is ignored, the build's ``terminate()`` ends it at once (a forked worker
     would otherwise keep the command line's SIGTERM handler and print a traceback),
     and on Linux it is killed if the build process dies (``PR_SET_PDEATHSIG``)
-    instead of reporting the lost connection."""
+    instead of reporting the lost connection.
+
+    Its temporary files go into ``scratch``, which the pool removes when it closes:
+    WeasyPrint writes a layout's fonts into a temporary folder that only the layout's
+    garbage collection removes, and a worker ends without collecting (``os._exit``).
+    """
+    tempfile.tempdir = scratch
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _INTERRUPTIONS)  # (see ``WorkerPool.submit``)
@@ -204,8 +229,56 @@ def quiet_worker(build_process: int) -> None:
 def import_layout_libraries() -> None:
     """What a worker imports before its first job (``WorkerPool.warm_up``): WeasyPrint
     (Pango's bindings) and the writers that use it."""
-    import weasyprint
+    import_weasyprint()
     import weasyprint.formatting_structure.boxes
     import weasyprint.pdf  # noqa: F401
 
     from .writers import pagelist, parallel, pdf, pdftags  # noqa: F401
+
+
+def import_weasyprint() -> None:
+    """Import WeasyPrint, without the 0.2 s it spends looking for Pango's libraries.
+
+    WeasyPrint tries several names for each library it loads (GObject, Pango,
+    HarfBuzz, Fontconfig), and cffi asks ``ctypes.util.find_library`` about each
+    name the loader cannot open. On Linux that runs ``ldconfig -p``, then gcc, then
+    ld: 21 searches, a third of the import. While WeasyPrint loads, the search
+    answers from one reading of the loader's cache (``ldconfig -p``), the search's
+    first step, and skips the compiler and linker: the names they could add are
+    outside the loader's cache, where WeasyPrint's next name (the library's soname,
+    opened by the loader itself) finds the same file.
+    """
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        importlib.import_module("weasyprint")
+        return
+    import ctypes.util
+
+    searched = ctypes.util.find_library
+    ctypes.util.find_library = _find_in_loader_cache
+    try:
+        importlib.import_module("weasyprint")
+    finally:
+        ctypes.util.find_library = searched
+
+
+def _find_in_loader_cache(name: str) -> str | None:
+    """The file name of library ``name`` (``lib<name>.so...``) in the loader's cache."""
+    match = re.search(rf"\s(lib{re.escape(name)}\.[^\s]+)\s+\(", _loader_cache())
+    return match.group(1) if match else None
+
+
+@cache
+def _loader_cache() -> str:
+    """The libraries the dynamic loader knows (``ldconfig -p``), or nothing."""
+    import subprocess
+
+    try:
+        listing = subprocess.run(
+            ["/sbin/ldconfig", "-p"],
+            capture_output=True,
+            env={"LC_ALL": "C", "LANG": "C"},
+            check=False,
+        )
+    except OSError:
+        return ""
+    return os.fsdecode(listing.stdout)

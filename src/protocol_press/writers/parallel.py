@@ -44,16 +44,18 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pikepdf
 
-from ..render import CROSS_REFERENCE, Part, Renderer
 from ..styles import StyleSet
 from ..workers import WorkerPool, send_early_starts
 from .fontmerge import merge_font_subsets
 from .pagelist import PageStart
 from .pdf import RenderWarning
+
+if TYPE_CHECKING:  # (workers lay out HTML: they need not import the templates' code)
+    from ..render import Part, Renderer
 
 # The chunks draw no margin boxes: the folio document draws them for the whole book.
 _MARGINS = ("top-left", "top-center", "top-right", "bottom-left", "bottom-center", "bottom-right")
@@ -612,6 +614,8 @@ def _bring(pdf: pikepdf.Pdf, source: pikepdf.Pdf, value: Any) -> Any:
 
 def _renumber_page(page: pikepdf.Page, offset: int) -> None:
     """Move a page's parent-tree keys by ``offset``; make cross-references internal links."""
+    from ..render import CROSS_REFERENCE
+
     if "/StructParents" in page.obj:
         page.obj.StructParents = int(page.obj.StructParents) + offset
     for annotation in page.obj.get("/Annots", pikepdf.Array()):

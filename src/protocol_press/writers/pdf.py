@@ -21,14 +21,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
 
 from ..diagnostics import ManuscriptError, SourcePos, error
-from ..render import Renderer
 from ..styles import StyleSet
+from ..workers import import_weasyprint
+from .hyphenation import load_patterns
 from .pdftags import mark_orphans_as_artifacts
+
+if TYPE_CHECKING:  # (workers lay out HTML: they need not import the templates' code)
+    from ..render import Renderer
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter", "a5": "A5", "half-letter": "5.5in 8.5in"}
 # Small pages (and booklet pages) get narrower margins than the print sheet's.
@@ -192,6 +196,7 @@ def lay_out_html(
     tagged: bool = True,
 ) -> Layout:
     """Lay out HTML from the templates with the print stylesheets (and ``extra_css``)."""
+    import_weasyprint()
     from weasyprint import CSS, HTML
     from weasyprint.text.fonts import FontConfiguration
 
@@ -204,6 +209,7 @@ def lay_out_html(
             sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
     sheets.append(CSS(string=page_css(paper, marks) + extra_css, font_config=fonts))
     variant = "pdf/ua-1" if tagged else None
+    load_patterns(lang)
     with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
         source = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
         document = source.render(stylesheets=sheets, font_config=fonts, pdf_variant=variant)
