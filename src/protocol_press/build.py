@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .cache import BuildInputs, record_build
+from .cache import BuildInputs, read_inputs, record_build
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
 from .metadata import parse_metadata
 from .model import Document, Image, Metadata, Text
@@ -155,6 +155,8 @@ def _build_read(
         for paper, marks in _layouts_needed(options, metadata):
             pending[paper, marks] = _submit_whole(book, paper, marks, pool, options)
     cover = _generated_cover(book) if pending and "epub" in options.formats else None
+    # What the build read, hashed for its record (``cache``) while the workers lay out.
+    read = read_inputs(target, options.settings(), _inputs(book)) if options.record else None
 
     # The EPUB needs the A4 edition's page starts only: a book laid out in chunks has
     # them while its contents page and folios are still being drawn, and the EPUB is
@@ -198,7 +200,7 @@ def _build_read(
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
     if options.record:
-        record_build(target, options.settings(), _inputs(book), result.outputs, result.warnings)
+        record_build(read, result.outputs, result.warnings)
 
 
 def _inputs(book: _Book) -> BuildInputs:

@@ -119,29 +119,44 @@ def current_build(target: Path, settings: dict[str, Any]) -> Recorded | None:
     return Recorded([Path(p) for p in record["outputs"]], warnings)
 
 
-def record_build(
-    target: Path,
-    settings: dict[str, Any],
-    inputs: BuildInputs,
-    outputs: Sequence[Path],
-    warnings: Iterable[Diagnostic],
-) -> None:
-    """Remember a finished build; the next one with the same inputs can skip the work."""
-    key = settings_key(target, settings)
+def read_inputs(
+    target: Path, settings: dict[str, Any], inputs: BuildInputs
+) -> dict[str, Any] | None:
+    """What a build read, hashed: the first half of its record (``record_build``);
+    None if a file could not be read.
+
+    A build takes it while it waits for its workers, so the record costs nothing
+    once the outputs are written."""
     trees = sorted({str(p.resolve()) for p in (*inputs.trees, PACKAGE_DIR)})
     listing = _tree_listing(trees)
     files = {str(p.resolve()) for p in inputs.files}
     files |= {name for names in listing.values() for name in names}
     try:
+        digests = _digests(sorted(files))
+    except OSError:
+        return None
+    return {
+        "key": settings_key(target, settings),
+        "trees": trees,
+        "listing": listing,
+        "files": digests,
+    }
+
+
+def record_build(
+    read: dict[str, Any] | None, outputs: Sequence[Path], warnings: Iterable[Diagnostic]
+) -> None:
+    """Remember a finished build (``read``: ``read_inputs``); the next one with the same
+    inputs can skip the work."""
+    if read is None:
+        return  # the next build does the work again
+    try:
         record = {
-            "key": key,
-            "trees": trees,
-            "listing": listing,
-            "files": _digests(sorted(files)),
+            **read,
             "outputs": _digests([str(p.resolve()) for p in outputs]),
             "warnings": [_entry(d) for d in warnings],
         }
-        _write_atomically(_record_path(key), json.dumps(record, indent=1))
+        _write_atomically(_record_path(read["key"]), json.dumps(record, indent=1))
     except OSError:
         return  # no cache: the next build does the work again
 

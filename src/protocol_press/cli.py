@@ -6,7 +6,6 @@ Exit codes: 0 built; 1 the manuscript has errors; 2 the command was misused;
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
 from collections.abc import Callable, Iterable, Iterator
@@ -296,6 +295,8 @@ def check(target: Path | None, strict: bool, output: str, no_validators: bool, d
 
     report = _guarded(lambda: run_check(target or Path(), validators=not no_validators), debug)
     if output == "json":
+        import json
+
         click.echo(json.dumps(_report_json(report), indent=2, ensure_ascii=False))
     else:
         _print_check(report)

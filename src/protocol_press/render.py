@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import re
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
@@ -412,17 +413,13 @@ class _CompiledTemplates(FileSystemBytecodeCache):
         self.folder = folder
 
     def load_bytecode(self, bucket: Bucket) -> None:
-        try:
+        with suppress(OSError):
             super().load_bytecode(bucket)
-        except OSError:
-            pass
 
     def dump_bytecode(self, bucket: Bucket) -> None:
-        try:
+        with suppress(OSError):
             self.folder.mkdir(parents=True, exist_ok=True)
             super().dump_bytecode(bucket)
-        except OSError:
-            pass
 
 
 def _long_date(value: date | None) -> str:
