@@ -39,8 +39,8 @@ AUTO_PARALLEL_WORDS = 20_000
 if TYPE_CHECKING:
     from .workers import WorkerPool
     from .writers.pagelist import PageStart
-    from .writers.parallel import ParallelEdition
     from .writers.pdf import Layout, RenderWarning
+    from .writers.whole import ParallelEdition
 
     # A print edition laid out in one pass, or in chunks and assembled.
     Edition = Layout | ParallelEdition
@@ -157,6 +157,8 @@ def _build_read(
     cover = _generated_cover(book) if pending and "epub" in options.formats else None
     # What the build read, hashed for its record (``cache``) while the workers lay out.
     read = read_inputs(target, options.settings(), _inputs(book)) if options.record else None
+    if pending:  # (this process finishes their PDFs' tags: pikepdf is loaded meanwhile)
+        from .writers.whole import finish_tags
 
     # The EPUB needs the A4 edition's page starts only: a book laid out in chunks has
     # them while its contents page and folios are still being drawn, and the EPUB is
@@ -174,7 +176,7 @@ def _build_read(
 
     def layout(paper: str, marks: bool = False) -> Edition:
         if (paper, marks) in pending:
-            layouts[paper, marks] = pending.pop((paper, marks)).result()
+            layouts[paper, marks] = finish_tags(pending.pop((paper, marks)).result())
         if (paper, marks) not in layouts:
             early = "epub" in options.formats and (paper, marks) == ("a4", False)
             meanwhile = epub_meanwhile if early else None
@@ -280,7 +282,7 @@ def _printed(options: BuildOptions, metadata: Metadata) -> list[tuple[str, bool]
 def _submit_whole(
     book: _Book, paper: str, marks: bool, pool: WorkerPool, options: BuildOptions
 ) -> Future[ParallelEdition]:
-    from .writers.parallel import WholeJob, lay_out_whole
+    from .writers.whole import WholeJob, lay_out_whole
 
     epub_parts = (paper, marks) == ("a4", False) and "epub" in options.formats
     job = WholeJob(

@@ -23,7 +23,6 @@ import os
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata as package_metadata
 from pathlib import Path
 from typing import Any
 
@@ -189,9 +188,11 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _version(name: str) -> str:
+    from importlib import metadata  # (not before a build's workers have started)
+
     try:
-        return package_metadata.version(name)
-    except package_metadata.PackageNotFoundError:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
         return ""
 
 

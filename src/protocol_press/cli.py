@@ -154,6 +154,7 @@ def build(
     target with the same options, the outputs are left as they are (--force
     builds anyway).
     """
+    from .cache import current_build
     from .options import FORMATS, BuildOptions
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
@@ -168,30 +169,26 @@ def build(
         out=out,
         jobs=jobs,
     )
+    recorded = None if force else current_build(target or Path(), options.settings())
+    if recorded is not None:
+        console = _console(quiet)
+        print_diagnostics(console, recorded.warnings)
+        for path in recorded.outputs:
+            console.print(f"up to date: {path}")
+        return
     # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        # Workers start first, before the up-to-date check and before this process
-        # imports anything more: they import WeasyPrint while it imports the build and
-        # parses the manuscript.
+        # Workers start first, before this process imports anything more: they import
+        # WeasyPrint while it imports the build and parses the manuscript.
         from .workers import start_for
 
         single = options.papers is not None and len(options.papers) == 1
         one_layout = single and options.booklets == () and not marks
         with start_for(target or Path(), one_layout, jobs) as workers:
-            from .cache import current_build
-
-            console = _console(quiet)
-            recorded = None if force else current_build(target or Path(), options.settings())
-            if recorded is not None:
-                if workers is not None:
-                    workers.stop()
-                print_diagnostics(console, recorded.warnings)
-                for path in recorded.outputs:
-                    console.print(f"up to date: {path}")
-                return
             from .build import build as run_build
 
+            console = _console(quiet)
             with _progress(console, verbose) as progress:
                 result = run_build(target or Path(), options, progress, workers)
     except KeyboardInterrupt:

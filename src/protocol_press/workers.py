@@ -8,7 +8,7 @@ meanwhile: the command line starts them before it even imports the build
 Workers are forked: they start in milliseconds with the few modules the command
 line had loaded, and a process with threads never forks (``can_fork``). A short
 book's editions (A4, Letter, a booklet's pages) are each laid out whole in one
-(``writers.parallel.lay_out_whole``), a long book's chunks in all of them
+(``writers.whole.lay_out_whole``), a long book's chunks in all of them
 (``writers.parallel.lay_out_in_parallel``). Library callers that cannot fork
 get spawned workers, which share no state with the build.
 """
@@ -239,7 +239,7 @@ def import_layout_libraries() -> None:
     import weasyprint.formatting_structure.boxes
     import weasyprint.pdf  # noqa: F401
 
-    from .writers import pagelist, parallel, pdf, pdftags  # noqa: F401
+    from .writers import pagelist, pdf, whole  # noqa: F401
 
     gc.freeze()
 

@@ -49,10 +49,11 @@ from typing import TYPE_CHECKING, Any
 import pikepdf
 
 from ..styles import StyleSet
-from ..workers import WorkerPool, send_early_starts
+from ..workers import WorkerPool
 from .fontmerge import merge_font_subsets
 from .pagelist import PageStart
 from .pdf import RenderWarning
+from .whole import ParallelEdition
 
 if TYPE_CHECKING:  # (workers lay out HTML: they need not import the templates' code)
     from ..render import Part, Renderer
@@ -219,16 +220,6 @@ def plan_chunks(parts: Sequence[Part], weights: Sequence[int], count: int) -> li
 # ---------------------------------------------------------------- running
 
 
-@dataclass(slots=True)
-class ParallelEdition:
-    """The print edition laid out in chunks and assembled."""
-
-    pdf: bytes
-    starts: list[PageStart]
-    warnings: list[RenderWarning]
-    pages: int
-
-
 def lay_out_in_parallel(
     renderer_for: Callable[[frozenset[str] | None, dict[str, int] | None], Renderer],
     weights: Callable[[Part], int],
@@ -361,38 +352,6 @@ def page_numbers(chunks: Sequence[ChunkLayout]) -> dict[str, int]:
         for name, index in chunk.anchors.items():
             numbers.setdefault(name, offset + index + 1)
     return numbers
-
-
-@dataclass(frozen=True, slots=True)
-class WholeJob:
-    """A whole edition to lay out in a worker: plain data, to cross processes."""
-
-    html: str
-    styles: StyleSet
-    allowed: tuple[Path, ...]
-    build_time: datetime
-    lang: str
-    paper: str
-    marks: bool
-    identifier: str
-    part_ids: tuple[str, ...]  # the parts whose page starts the EPUB needs (or none)
-    write: bool  # whether the PDF is wanted (not when only the EPUB's page list is)
-
-
-def lay_out_whole(job: WholeJob) -> ParallelEdition:
-    """Lay out a whole edition in one pass and write its PDF (in a worker process)."""
-    from .pagelist import page_starts
-    from .pdf import lay_out_html, write_pdf
-
-    layout = lay_out_html(
-        job.html, job.styles, job.allowed, job.build_time, job.lang, job.paper, job.marks
-    )
-    pages = layout.document.pages
-    starts = page_starts(pages, layout.root, job.part_ids) if job.part_ids else []
-    if job.part_ids:
-        send_early_starts(starts)
-    pdf = write_pdf(layout, job.identifier) if job.write else b""
-    return ParallelEdition(pdf, starts, layout.warnings, len(pages))
 
 
 class _Workers:

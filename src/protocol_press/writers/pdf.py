@@ -29,7 +29,6 @@ from ..diagnostics import ManuscriptError, SourcePos, error
 from ..styles import StyleSet
 from ..workers import import_weasyprint
 from .hyphenation import load_patterns
-from .pdftags import mark_orphans_as_artifacts
 
 if TYPE_CHECKING:  # (workers lay out HTML: they need not import the templates' code)
     from ..render import Renderer
@@ -219,6 +218,8 @@ def lay_out_html(
 
 def write_pdf(layout: Layout, identifier: str) -> bytes:
     """The laid-out book as a tagged PDF/UA-1 file, running heads and folios as artifacts."""
+    from .pdftags import mark_orphans_as_artifacts  # (pikepdf: not before it is needed)
+
     return mark_orphans_as_artifacts(write_raw_pdf(layout, identifier))
 
 
