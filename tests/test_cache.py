@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from helpers import REPO, printed_diagnostics, snapshot
+from protocol_press import cache
 from protocol_press.cli import main
 
 BOOK = """---
@@ -69,6 +70,7 @@ def test_a_second_build_with_nothing_changed_leaves_the_outputs_untouched(projec
         "output-edited",
         "output-deleted",
         "source-date-epoch",
+        "library-upgraded",
     ],
 )
 def test_any_change_builds_again(
@@ -91,6 +93,11 @@ def test_any_change_builds_again(
         (project / "dist" / "protocol-61.epub").unlink()
     elif change == "source-date-epoch":
         monkeypatch.setenv("SOURCE_DATE_EPOCH", "1000000000")
+    elif change == "library-upgraded":
+        installed = cache._version
+        monkeypatch.setattr(
+            cache, "_version", lambda name: "99.0" if name == "weasyprint" else installed(name)
+        )
     _, skipped = build()
     assert skipped == (change == "touch-without-change")
 

@@ -157,7 +157,8 @@ def _build_read(
     cover = _generated_cover(book) if pending and "epub" in options.formats else None
     # What the build read, hashed for its record (``cache``) while the workers lay out.
     read = read_inputs(target, options.settings(), _inputs(book)) if options.record else None
-    if pending:  # (this process finishes their PDFs' tags: pikepdf is loaded meanwhile)
+    if pending:  # This process finishes their PDFs' tags (``finish_tags``, with pikepdf):
+        from .writers import pdftags  # noqa: F401  (loaded while the workers lay out)
         from .writers.whole import finish_tags
 
     # The EPUB needs the A4 edition's page starts only: a book laid out in chunks has
