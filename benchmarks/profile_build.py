@@ -320,6 +320,23 @@ def functions(rows: list[tuple[str, str, float]], total: float) -> list[str]:
     return lines
 
 
+CACHE_STATES = {
+    False: "empty cache",
+    True: "a cache holding only the compiled templates and hyphenation patterns",
+}
+
+
+def compile_first(source: Path, scratch: Path) -> None:
+    """Build once, unprofiled, then empty the cache but for its ``compiled/`` folder."""
+    executable = Path(sys.executable).parent / "protocol-press"
+    command = [str(executable), "build", str(source), "--out", str(scratch / "warm")]
+    subprocess.run([*command, "--paper", "a4", "--imposition", "none"], check=True)
+    for entry in (scratch / "cache").iterdir():
+        if entry.name != "compiled":
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    shutil.rmtree(scratch / "warm")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("file", type=Path, help="a Pandoc-style Markdown file")
@@ -327,6 +344,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profiler", choices=("py-spy", "pyinstrument"), default="py-spy")
     parser.add_argument("--top", type=int, default=15, help="functions to list (15)")
     parser.add_argument("--jobs", type=int, help="pass --jobs N to the build")
+    parser.add_argument(
+        "--compiled",
+        action="store_true",
+        help="cold as run.py measures it: the cache holds what an unprofiled build compiled "
+        "first (templates, hyphenation patterns), nothing else",
+    )
     parser.add_argument("--note", action="append", default=[], help="a line for the report")
     parser.add_argument("--rate", type=int, default=250, help="py-spy samples a second (250)")
     parser.add_argument("--interval", type=float, default=0.001, help="pyinstrument, s (0.001)")
@@ -338,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
 
     scratch = Path(tempfile.mkdtemp(prefix="pp-profile-"))
     os.environ["PROTOCOL_PRESS_CACHE"] = os.environ["XDG_CACHE_HOME"] = str(scratch / "cache")
+    if args.compiled:
+        compile_first(args.file, scratch)
     start = time.perf_counter()
     tree: list[str] = []
     if args.profiler == "py-spy":
@@ -359,7 +384,7 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Command: `protocol-press build {args.file.name} --out OUT --format epub,pdf "
         f"--paper a4 --imposition none{f' --jobs {args.jobs}' if args.jobs else ''}` "
-        f"(empty cache, new output folder); wrote {', '.join(written)}.",
+        f"({CACHE_STATES[args.compiled]}, new output folder); wrote {', '.join(written)}.",
         f"Profiler: {about}. protocol-press {code[0] if code else '?'} "
         f"({Path(code[1]).parent if len(code) > 1 else '?'}), Python {sys.version.split()[0]}.",
         f"Time in the samples: {total:.2f} s, all processes together (wall time of the "
