@@ -197,7 +197,7 @@ def _write_atomically(path: Path, text: str) -> None:
 
 
 def _version(name: str) -> str:
-    from importlib import metadata  # (not before a build's workers have started)
+    from importlib import metadata  # (30 ms: only when versions are compared or recorded)
 
     try:
         return metadata.version(name)
