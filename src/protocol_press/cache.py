@@ -164,7 +164,7 @@ def record_build(
             "outputs": _digests([str(p.resolve()) for p in outputs]),
             "warnings": [_entry(d) for d in warnings],
         }
-        _write_atomically(_record_path(read["key"]), json.dumps(record, indent=1))
+        write_atomically(_record_path(read["key"]), json.dumps(record, indent=1).encode("utf-8"))
     except OSError:
         return  # no cache: the next build does the work again
 
@@ -185,12 +185,14 @@ def _digests(paths: Iterable[str]) -> dict[str, str]:
     return {path: hashlib.sha256(Path(path).read_bytes()).hexdigest() for path in paths}
 
 
-def _write_atomically(path: Path, text: str) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``path`` whole or not at all: builds running at once may write the same
+    cache file, and a reader never sees half of one. Raises ``OSError``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(prefix=".record.", dir=path.parent)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
         Path(temp).replace(path)
     finally:
         Path(temp).unlink(missing_ok=True)

@@ -410,7 +410,6 @@ class _CompiledTemplates(FileSystemBytecodeCache):
 
     def __init__(self, folder: Path) -> None:
         super().__init__(str(folder))
-        self.folder = folder
 
     def load_bytecode(self, bucket: Bucket) -> None:
         with suppress(OSError):
@@ -418,7 +417,7 @@ class _CompiledTemplates(FileSystemBytecodeCache):
 
     def dump_bytecode(self, bucket: Bucket) -> None:
         with suppress(OSError):
-            self.folder.mkdir(parents=True, exist_ok=True)
+            Path(self.directory).mkdir(parents=True, exist_ok=True)
             super().dump_bytecode(bucket)
 
 

@@ -106,31 +106,23 @@ class WorkerPool:
         return None
 
     def close(self, failed: bool = False) -> None:
-        """Wait for the workers to finish; after an interruption or an error, stop them."""
-        if failed:
-            self.stop()
-        elif self._executor is not None:
-            self._executor.shutdown(wait=True)
-            self._executor = None
-            self._remove_scratch()
-
-    def stop(self) -> None:
-        """Stop the workers at once, whatever they are doing (their work is not wanted)."""
+        """Wait for the workers to finish; after an interruption or an error, stop them
+        at once. Their temporary files go with them."""
         if self._executor is None:
             return
-        stopped = multiprocessing.active_children()
-        for process in stopped:
-            process.terminate()
-        self._executor.shutdown(wait=False, cancel_futures=True)
-        for process in stopped:
-            process.join(timeout=5)
-            if process.is_alive():  # (SIGTERM ignored or not yet handled)
-                process.kill()
+        if failed:
+            stopped = multiprocessing.active_children()
+            for process in stopped:
+                process.terminate()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            for process in stopped:
                 process.join(timeout=5)
+                if process.is_alive():  # (SIGTERM ignored or not yet handled)
+                    process.kill()
+                    process.join(timeout=5)
+        else:
+            self._executor.shutdown(wait=True)
         self._executor = None
-        self._remove_scratch()
-
-    def _remove_scratch(self) -> None:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import os
-import tempfile
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from ..cache import compiled_dir
+from ..cache import compiled_dir, write_atomically
 
 
 def load_patterns(lang: str) -> None:
@@ -67,19 +66,9 @@ def _read(stored: Path) -> dict[str, Any] | None:
 
 
 def _write(stored: Path, table: dict[str, Any]) -> None:
-    """Keep ``table`` (atomically: builds running at once may write it together)."""
     try:
         data = marshal.dumps(table)
     except ValueError:  # not plain data (a dictionary with alternative spellings)
         return
-    try:
-        stored.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=stored.parent, suffix=".tmp")
-    except OSError:
-        return
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        Path(temporary).replace(stored)
-    except OSError:
-        Path(temporary).unlink(missing_ok=True)
+    with suppress(OSError):
+        write_atomically(stored, data)

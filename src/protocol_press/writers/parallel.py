@@ -34,10 +34,8 @@ from __future__ import annotations
 import hashlib
 import html
 import io
-import os
 import pickle
 import sys
-import tempfile
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
@@ -48,6 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import pikepdf
 
+from ..cache import write_atomically
 from ..styles import StyleSet
 from ..workers import WorkerPool
 from .fontmerge import merge_font_subsets
@@ -447,11 +446,8 @@ class LayoutStore:
         if self.folder is None:
             return
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            handle, temp = tempfile.mkstemp(prefix=".layout.", dir=self.folder)
-            with os.fdopen(handle, "wb") as stream:
-                pickle.dump(value, stream, protocol=pickle.HIGHEST_PROTOCOL)
-            Path(temp).replace(self.folder / f"{key}.pickle")
+            data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+            write_atomically(self.folder / f"{key}.pickle", data)
             self._prune()
         except OSError:
             return  # no store: the next build lays out again
