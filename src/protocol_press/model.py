@@ -10,8 +10,9 @@ where they go.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import ClassVar
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 from .diagnostics import SourcePos
 
@@ -467,3 +468,67 @@ class Document:
     metadata: Metadata
     chapters: tuple[Chapter, ...]
     note_series: tuple[NoteSeries, ...] = ()
+
+
+# ------------------------------------------------------------------- walking
+
+Node = Inline | Block | ListItem | TableCell | Note | Chapter
+
+
+@dataclass(frozen=True, slots=True)
+class Located:
+    """A node of the book with where it came from and where it goes.
+
+    ``pos`` is the node's own source position or, for a node without one (a span,
+    a table cell), that of the nearest node around it that has one. ``holder`` is
+    the chapter or the note whose text holds the node: a chapter's nodes go into
+    its own document, a note's into the notes (or wherever the writer puts notes).
+    """
+
+    node: Node
+    pos: SourcePos
+    holder: Chapter | Note
+
+
+def walk(chapters: Iterable[Chapter], notes: Iterable[Note] = ()) -> Iterator[Located]:
+    """Every node of the book, in reading order: each chapter (its title, then its
+    blocks), then each note; inside them every block, list item, table cell,
+    caption, figure and inline node, however deeply nested.
+
+    This is the one walker every check and collector uses, so that an id, a link,
+    an image or a language is found wherever it is written. It follows the
+    dataclasses' own fields, so a node added to the model is walked without a
+    change here.
+    """
+    for holder in (*chapters, *notes):
+        yield from _walk_fields(holder, holder.pos, holder)
+
+
+def walk_nodes(node: Node, pos: SourcePos, holder: Chapter | Note) -> Iterator[Located]:
+    """``node`` and every node inside it (see :func:`walk`)."""
+    own = getattr(node, "pos", None)
+    here = own if isinstance(own, SourcePos) else pos
+    yield Located(node, here, holder)
+    yield from _walk_fields(node, here, holder)
+
+
+def _walk_fields(node: Any, pos: SourcePos, holder: Chapter | Note) -> Iterator[Located]:
+    for item in fields(node):
+        yield from _walk_value(getattr(node, item.name), pos, holder)
+
+
+def _walk_value(value: Any, pos: SourcePos, holder: Chapter | Note) -> Iterator[Located]:
+    if isinstance(value, tuple):
+        for element in value:
+            yield from _walk_value(element, pos, holder)
+    elif isinstance(value, _NODE_TYPES):
+        yield from walk_nodes(value, pos, holder)
+
+
+# Only the nodes of the text are walked: not a note inside a chapter's ``notes`` (the
+# walk reaches notes as holders of their own), nor attributes, positions or metadata.
+_NODE_TYPES = (
+    Text, SoftBreak, LineBreak, Code, Emphasis, Strong, Deleted, Span, Link, Image, NoteRef,
+    HtmlInline, Paragraph, Heading, BlockQuote, ListItem, BulletList, OrderedList, CodeBlock,
+    ThematicBreak, TableCell, Table, Figure, Div, Plain, HtmlBlock,
+)  # fmt: skip
