@@ -500,7 +500,8 @@ def walk(chapters: Iterable[Chapter], notes: Iterable[Note] = ()) -> Iterator[Lo
     dataclasses' own fields, so a node added to the model is walked without a
     change here.
     """
-    for holder in (*chapters, *notes):
+    holders: list[Chapter | Note] = [*chapters, *notes]
+    for holder in holders:
         yield from _walk_fields(holder, holder.pos, holder)
 
 
