@@ -36,7 +36,7 @@ READERS_DIR = TESTS / "readers"
 ARTIFACTS = TESTS / "_output" / "readers"
 READERS = ("foliate", "epubjs")
 CHROMIUM = Path(os.environ.get("PROTOCOL_PRESS_CHROMIUM", "/usr/bin/chromium"))
-NODE_MAJOR = 20  # playwright-core's own minimum
+NODE_MAJOR = 18  # playwright-core's own minimum (1.61, pinned: the last for Node 18)
 
 # What the screenshots show: the reader window, in CSS pixels at a scale of 1.
 VIEWPORT = {"width": 600, "height": 800}
@@ -51,7 +51,7 @@ NPM_TIMEOUT_S = 300
 NPM_ENV = {"PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD": "1", "PUPPETEER_SKIP_DOWNLOAD": "1"}
 NPM_CI = ["npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund"]
 INSTALL_HINT = (
-    "apt-get install -y nodejs npm chromium (Node.js 20 or later); the tests then run "
+    "apt-get install -y nodejs npm chromium (Node.js 18 or later); the tests then run "
     "`PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 PUPPETEER_SKIP_DOWNLOAD=1 "
     + " ".join(NPM_CI)
     + "` in tests/readers"

@@ -8,7 +8,7 @@ reference is clicked and then the note's backlink, and screenshots are saved as
 ``tests/_output/readers/<book>/<reader>-<shot>.png``. The tests below judge the
 JSON of that one run.
 
-Needs node (>= 20), npm and /usr/bin/chromium (Debian's package; another
+Needs node (>= 18: Debian 12's or later), npm and /usr/bin/chromium (Debian's package; another
 Chromium can be named by PROTOCOL_PRESS_CHROMIUM); skipped, saying which is
 missing, without them. The node packages pinned in tests/readers/package-lock.json
 are installed with ``npm ci`` the first time (no browser is downloaded).

@@ -251,14 +251,9 @@ def import_weasyprint() -> None:
     if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
         importlib.import_module("weasyprint")
         return
-    import ctypes.util
+    from .adapters.weasyprint import import_finding_libraries_with
 
-    searched = ctypes.util.find_library
-    ctypes.util.find_library = _find_in_loader_cache
-    try:
-        importlib.import_module("weasyprint")
-    finally:
-        ctypes.util.find_library = searched
+    import_finding_libraries_with(_find_in_loader_cache)
 
 
 def _find_in_loader_cache(name: str) -> str | None:

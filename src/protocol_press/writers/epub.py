@@ -26,6 +26,7 @@ from ebooklib import epub
 from .. import __version__
 from ..accessibility import BookFacts, accessibility_claims
 from ..cover import generate_cover
+from ..adapters.ebooklib import new_book, set_title_id, write_book
 from ..model import Contributor, Document, Metadata
 from ..render import DEFAULT_LABELS, Asset, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
@@ -33,15 +34,6 @@ from .pagelist import PageStart, insert_page_breaks
 
 XHTML = "application/xhtml+xml"
 GENERATED_COVER = "images/cover.png"
-XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
-
-
-class _Writer(epub.EpubWriter):  # type: ignore[misc]
-    """ebooklib's writer, with the language on the package element."""
-
-    def _write_opf_file(self, root: Any) -> None:
-        root.set(XML_LANG, self.book.language)
-        super()._write_opf_file(root)
 
 
 def write_epub(
@@ -70,9 +62,7 @@ def write_epub(
     book.spine = spine
     book.toc = _ncx_entries(renderer.toc, renderer)
     book.add_item(epub.EpubNcx())
-    buffer = io.BytesIO()
-    writer = _Writer(
-        buffer,
+    written = write_book(
         book,
         {
             "epub3_pages": False,
@@ -82,9 +72,7 @@ def write_epub(
             "epub2_guide": True,
         },
     )
-    writer.process()
-    writer.write()
-    return reproducible_zip(buffer.getvalue(), mtime)
+    return reproducible_zip(written, mtime)
 
 
 # ------------------------------------------------------------------ metadata
@@ -92,8 +80,7 @@ def write_epub(
 
 def _book_with_metadata(document: Document, facts: BookFacts) -> epub.EpubBook:
     meta = document.metadata
-    book = epub.EpubBook()
-    book.metadata = {}  # drop ebooklib's random identifier and its generator line
+    book = new_book()
     book.set_identifier(meta.identifier)
     book.set_title(meta.title)
     book.set_language(meta.lang)
@@ -121,7 +108,7 @@ def _book_with_metadata(document: Document, facts: BookFacts) -> epub.EpubBook:
 
 
 def _add_subtitle(book: epub.EpubBook, subtitle: str) -> None:
-    book.metadata[epub.NAMESPACES["DC"]]["title"][0] = (book.title, {"id": "title"})
+    set_title_id(book, "title")
     book.add_metadata(None, "meta", "main", {"refines": "#title", "property": "title-type"})
     book.add_metadata("DC", "title", subtitle, {"id": "subtitle"})
     book.add_metadata(None, "meta", "subtitle", {"refines": "#subtitle", "property": "title-type"})

@@ -5,10 +5,10 @@ first time a process needs it: about 14,000 patterns for English, 0.07 s, an
 eighth of the Protocol's layout in a fresh worker. The parsed table is plain
 data (dicts, tuples, numbers), so it is kept in the user's cache folder with
 ``marshal`` (5 ms to read) and put into Pyphen's own cache (``pyphen.hdcache``,
-keyed by the pattern file) before the layout asks for it. The table is the one
-Pyphen made, attribute for attribute; a table that cannot be read, or one
-Pyphen's next version would make differently (the key holds its version and
-the file's size and date), is parsed again. A cache folder that cannot be
+keyed by the pattern file, through ``adapters.pyphen``) before the layout asks
+for it. The table is the one Pyphen made, attribute for attribute; a table
+that cannot be read, or one Pyphen's next version would make differently (the
+key holds its version and the file's size and date), is parsed again. A cache folder that cannot be
 written is no cache.
 """
 
@@ -20,6 +20,7 @@ from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
+from ..adapters.pyphen import is_loaded, load, parse
 from ..cache import compiled_dir, write_atomically
 
 
@@ -31,18 +32,16 @@ def load_patterns(lang: str) -> None:
     if name is None:
         return
     source = Path(pyphen.LANGUAGES[name])
-    if source in pyphen.hdcache:
+    if is_loaded(source):
         return
     stored = _stored_path(source, pyphen.__version__)
     table = _read(stored) if stored is not None else None
     if table is None:
-        patterns = pyphen.HyphDict(source)
+        table = parse(source)
         if stored is not None:
-            _write(stored, vars(patterns))
+            _write(stored, table)
     else:
-        patterns = pyphen.HyphDict.__new__(pyphen.HyphDict)
-        patterns.__dict__.update(table)
-    pyphen.hdcache[source] = patterns
+        load(source, table)
 
 
 def _stored_path(source: Path, version: str) -> Path | None:

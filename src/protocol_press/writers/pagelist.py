@@ -24,6 +24,8 @@ from typing import Any
 
 from lxml import etree
 
+from ..adapters.weasyprint import page_box
+
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
 TEXT_BLOCKS = frozenset(
@@ -65,7 +67,7 @@ def page_starts(pages: Sequence[Any], root: Any, part_ids: Sequence[str]) -> lis
     starts = []
     for number, page in enumerate(pages, start=1):
         first: tuple[Any, int] | None = None
-        for text, block in _text_boxes(page._page_box, None, repeated):
+        for text, block in _text_boxes(page_box(page), None, repeated):
             if block is None or id(block) not in blocks:
                 continue
             if first is None:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
 
+from ..adapters.weasyprint import extend_xmp
 from ..diagnostics import ManuscriptError, SourcePos, error
 from ..styles import StyleSet
 from ..workers import import_weasyprint
@@ -245,10 +246,8 @@ def _add_language(metadata: Any, lang: str) -> None:
     language goes into the one RDF tree WeasyPrint generates.
     """
     metadata.custom["Language"] = lang
-    generate = metadata.generate_rdf_metadata
 
-    def with_language(*args: Any) -> bytes:
-        rdf = ElementTree.fromstring(generate(*args))
+    def with_language(rdf: ElementTree.Element) -> None:
         description = ElementTree.SubElement(
             rdf, f"{{{_RDF}}}Description", {f"{{{_RDF}}}about": ""}
         )
@@ -256,9 +255,8 @@ def _add_language(metadata: Any, lang: str) -> None:
             ElementTree.SubElement(description, f"{{{_DC}}}language"), f"{{{_RDF}}}Bag"
         )
         ElementTree.SubElement(bag, f"{{{_RDF}}}li").text = lang
-        return ElementTree.tostring(rdf)
 
-    metadata.generate_rdf_metadata = with_language
+    extend_xmp(metadata, with_language)
 
 
 _RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"

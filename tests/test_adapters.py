@@ -1,0 +1,288 @@
+"""The adapters (``src/protocol_press/adapters/``) against the libraries installed.
+
+Each adapter is the only code that uses a private part of WeasyPrint, Pyphen or
+ebooklib. These tests check that each part is still there and still does what
+the build relies on, by its effect on a small document. A failure names the
+library and its installed version: read the adapter, then the library's changes,
+and fix the adapter or the version bound in pyproject.toml.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import marshal
+import subprocess
+import sys
+import zipfile
+from collections.abc import Iterator
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree
+
+import pikepdf
+import pytest
+from lxml import etree
+
+from helpers import NS
+from protocol_press.adapters.ebooklib import XML_LANG, new_book, set_title_id, write_book
+from protocol_press.adapters.pyphen import is_loaded, load, parse
+from protocol_press.adapters.weasyprint import extend_xmp, page_box
+from protocol_press.writers.pagelist import PageStart, page_starts
+from protocol_press.writers.parallel import _strings_assigned
+
+
+def changed(library: str, what: str) -> str:
+    """The message of a failure: which library, at which version, no longer does what."""
+    return (
+        f"{library} {version(library)} no longer {what}; "
+        f"see src/protocol_press/adapters/{library.lower()}.py"
+    )
+
+
+# ------------------------------------------------------------------ WeasyPrint
+
+PAGES_HTML = """<!DOCTYPE html>
+<html lang="en"><head><title>Adapters</title><style>
+  @page { size: A6; margin: 10mm }
+  @page front { margin: 12mm }
+  @page { @top-center { content: string(part-title) } }
+  .front { page: front }
+  section { break-before: page }
+  h1 { string-set: part-title content() }
+</style></head><body>
+<section id="cover" class="front"><h1>The cover</h1></section>
+<section id="text"><h1>The text</h1><p>First words of the text.</p></section>
+</body></html>"""
+
+
+@pytest.fixture(scope="module")
+def rendered() -> Any:
+    import weasyprint
+
+    source = weasyprint.HTML(string=PAGES_HTML)
+    document = source.render(pdf_variant="pdf/ua-1")
+    return document, source.etree_element
+
+
+def test_weasyprint_page_box_is_the_laid_out_page(rendered) -> None:
+    from weasyprint.formatting_structure import boxes
+
+    document, _ = rendered
+    try:
+        laid_out = [page_box(page) for page in document.pages]
+    except AttributeError as exc:
+        pytest.fail(changed("weasyprint", f"keeps a page's boxes as Page._page_box ({exc})"))
+    assert all(isinstance(box, boxes.PageBox) for box in laid_out), changed(
+        "weasyprint", "keeps a PageBox as Page._page_box"
+    )
+    names = [box.page_type.name for box in laid_out]
+    assert names[0] == "front" != names[1], changed(
+        "weasyprint", f"names a page box's page type after CSS `page` (got {names})"
+    )
+    texts = [box.text for box in laid_out[1].descendants() if isinstance(box, boxes.TextBox)]
+    assert "First words of the text." in texts, changed(
+        "weasyprint", f"puts a page's text boxes under its PageBox (got {texts})"
+    )
+
+
+def test_weasyprint_page_box_gives_named_strings_and_page_starts(rendered) -> None:
+    """What the callers read through ``page_box``: the named strings each page assigns
+    (``parallel``) and the element and text each page starts with (``pagelist``)."""
+    document, root = rendered
+    strings = [_strings_assigned(page) for page in document.pages]
+    assert strings == [[("part-title", "The cover")], [("part-title", "The text")]], changed(
+        "weasyprint", f"sets string-set values on the boxes of a page (got {strings})"
+    )
+    starts = page_starts(document.pages, root, ["cover", "text"])
+    assert starts == [PageStart(1, "cover", 0, 0), PageStart(2, "text", 0, 0)], changed(
+        "weasyprint", f"lays out text boxes the page-list reads (got {starts})"
+    )
+
+
+def _xmp(document: Any) -> ElementTree.Element:
+    with pikepdf.open(io.BytesIO(document.write_pdf(pdf_variant="pdf/ua-1"))) as pdf:
+        packet = pdf.Root.Metadata.read_bytes()
+    return ElementTree.fromstring(packet[packet.index(b"<x:xmpmeta") : packet.rindex(b">") + 1])
+
+
+def test_weasyprint_xmp_extension_goes_into_its_one_rdf_tree() -> None:
+    import weasyprint
+
+    rdf_ns = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+    document = weasyprint.HTML(string=PAGES_HTML).render(pdf_variant="pdf/ua-1")
+
+    def add_marker(rdf: ElementTree.Element) -> None:
+        description = ElementTree.SubElement(rdf, f"{{{rdf_ns}}}Description")
+        ElementTree.SubElement(description, "{urn:protocol-press:test}marker").text = "here"
+
+    try:
+        extend_xmp(document.metadata, add_marker)
+    except AttributeError as exc:
+        pytest.fail(changed("weasyprint", f"has DocumentMetadata.generate_rdf_metadata ({exc})"))
+    xmp = _xmp(document)
+    trees = xmp.findall(f"{{{rdf_ns}}}RDF")
+    assert len(trees) == 1, changed("weasyprint", f"writes one rdf:RDF in its XMP ({len(trees)})")
+    markers = [e.text for e in trees[0].iter("{urn:protocol-press:test}marker")]
+    assert markers == ["here"], changed(
+        "weasyprint", "makes its XMP with DocumentMetadata.generate_rdf_metadata"
+    )
+    part = trees[0].find(f"{{{rdf_ns}}}Description[@{{http://www.aiim.org/pdfua/ns/id/}}part]")
+    assert part is not None, changed("weasyprint", "keeps its own XMP beside the extension")
+
+
+IMPORT_PROBE = """
+import ctypes.util, json, sys
+from protocol_press.adapters.weasyprint import import_finding_libraries_with
+from protocol_press.workers import _find_in_loader_cache
+
+standard = ctypes.util.find_library
+asked = []
+
+def find(name):
+    asked.append(name)
+    return _find_in_loader_cache(name)
+
+import_finding_libraries_with(find)
+from weasyprint.text import ffi
+print(json.dumps({
+    "asked": asked,
+    "restored": ctypes.util.find_library is standard,
+    "loaded": [ffi.gobject is not None, ffi.pango is not None, ffi.fontconfig is not None],
+}))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the shortcut is for Linux")
+def test_weasyprint_import_asks_find_library_for_its_libraries() -> None:
+    """``workers.import_weasyprint`` answers cffi's library searches from the loader's
+    cache while WeasyPrint is imported (in a fresh process: here it is imported already)."""
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, changed(
+        "weasyprint", f"imports with libraries found in the loader's cache:\n{done.stderr}"
+    )
+    probe = json.loads(done.stdout.splitlines()[-1])
+    assert probe["asked"], changed(
+        "weasyprint",
+        f"(with cffi {version('cffi')}) asks ctypes.util.find_library about its libraries "
+        "while it is imported: the shortcut in workers.import_weasyprint does nothing",
+    )
+    assert probe["loaded"] == [True, True, True], changed("weasyprint", "loads its libraries")
+    assert probe["restored"], "ctypes.util.find_library was not put back after the import"
+
+
+# ---------------------------------------------------------------------- Pyphen
+
+WORD = "hyphenation"
+
+
+@pytest.fixture
+def english_patterns() -> Iterator[Path]:
+    """The path of the English patterns, with Pyphen's cache entry for it put back after."""
+    import pyphen
+
+    source = Path(pyphen.LANGUAGES[pyphen.language_fallback("en")])
+    kept = pyphen.hdcache.pop(source, None)
+    try:
+        yield source
+    finally:
+        pyphen.hdcache.pop(source, None)
+        if kept is not None:
+            pyphen.hdcache[source] = kept
+
+
+def _hyphenated() -> str:
+    import pyphen
+
+    return str(pyphen.Pyphen(lang="en").inserted(WORD))
+
+
+def test_pyphen_parsed_table_is_plain_data_in_its_cache(english_patterns: Path) -> None:
+    import pyphen
+
+    table = parse(english_patterns)
+    assert is_loaded(english_patterns), changed("pyphen", "keeps parsed patterns in hdcache")
+    assert isinstance(table.get("patterns"), dict) and table["patterns"], changed(
+        "pyphen", f"keeps a HyphDict's patterns in its `patterns` dict (got {sorted(table)})"
+    )
+    try:
+        marshal.dumps(table)
+    except ValueError as exc:
+        pytest.fail(changed("pyphen", f"parses patterns into plain data ({exc})"))
+    fresh = pyphen.Pyphen(filename=english_patterns, cache=False).inserted(WORD)
+    assert _hyphenated() == fresh != WORD, changed("pyphen", "hyphenates from its cache")
+
+
+def test_pyphen_takes_patterns_from_a_table_put_back(english_patterns: Path) -> None:
+    table = parse(english_patterns)
+    stored = marshal.dumps(table)  # before any hyphenation fills the table's word cache
+    expected = _hyphenated()
+
+    load(english_patterns, marshal.loads(stored))
+    assert is_loaded(english_patterns)
+    assert _hyphenated() == expected, changed(
+        "pyphen", "hyphenates with a HyphDict rebuilt from its attributes"
+    )
+    # An emptied table hyphenates nothing: the patterns are those put into the cache.
+    load(english_patterns, {**table, "patterns": {}, "cache": {}})
+    assert _hyphenated() == WORD, changed(
+        "pyphen", "takes Pyphen(lang=...)'s patterns from hdcache, keyed by the file's path"
+    )
+
+
+# -------------------------------------------------------------------- ebooklib
+
+XHTML = b"""<?xml version="1.0" encoding="UTF-8"?>
+<html xmlns="http://www.w3.org/1999/xhtml" lang="ru" xml:lang="ru"><head><title>T</title>
+</head><body><p>\xd0\xa2\xd0\xb5\xd0\xba\xd1\x81\xd1\x82</p></body></html>"""
+
+
+def _written_package() -> etree._Element:
+    from ebooklib import epub
+
+    book = new_book()
+    book.set_identifier("urn:protocol-press:adapters")
+    book.set_title("The Title")
+    book.set_language("ru")
+    set_title_id(book, "title")
+    text = epub.EpubItem(
+        uid="text", file_name="text.xhtml", media_type="application/xhtml+xml", content=XHTML
+    )
+    book.add_item(text)
+    book.add_item(epub.EpubNcx())
+    book.spine = [text]
+    book.toc = [epub.Link("text.xhtml", "Text", "text")]
+    try:
+        data = write_book(
+            book, {"epub3_pages": False, "epub3_landmark": False, "raise_exceptions": True}
+        )
+    except TypeError as exc:
+        pytest.fail(changed("ebooklib", f"calls EpubWriter._write_opf_file(root) ({exc})"))
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        container = etree.fromstring(archive.read("META-INF/container.xml"))
+        path = container.find(".//{*}rootfile").get("full-path")
+        return etree.fromstring(archive.read(path))
+
+
+def test_ebooklib_package_element_gets_the_language() -> None:
+    package = _written_package()
+    assert package.get(XML_LANG) == "ru", changed(
+        "ebooklib", "writes the <package> element through EpubWriter._write_opf_file(root)"
+    )
+
+
+def test_ebooklib_metadata_table_holds_only_what_the_book_set() -> None:
+    metadata = _written_package().find("opf:metadata", NS)
+    identifiers = [e.text for e in metadata.iterfind("dc:identifier", NS)]
+    assert identifiers == ["urn:protocol-press:adapters"], changed(
+        "ebooklib", f"keeps its metadata in EpubBook.metadata (identifiers: {identifiers})"
+    )
+    generators = [m.get("content") for m in metadata.iterfind("opf:meta[@name='generator']", NS)]
+    assert generators == [], changed("ebooklib", "writes only EpubBook.metadata's entries")
+    titles = [(t.get("id"), t.text) for t in metadata.iterfind("dc:title", NS)]
+    assert titles == [("title", "The Title")], changed(
+        "ebooklib", f"keeps titles as EpubBook.metadata[DC]['title'] entries (got {titles})"
+    )
