@@ -23,8 +23,8 @@ from lxml import etree
 from helpers import XHTML_NS, EpubRegistry, epub_members, printed_diagnostics, snapshot
 from protocol_press.cli import main
 
-# (code, file, line) of one printed diagnostic.
-Expected = tuple[str, str, int]
+# (code, file, line, column) of one printed diagnostic.
+Expected = tuple[str, str, int, int]
 
 BOOK = "book.md"
 META = "manuscript/metadata.yaml"
@@ -127,203 +127,214 @@ CASES: list[Case] = [
     bad(
         "yaml-unclosed-flow-sequence",
         {BOOK: b"---\ntitle: [unclosed\nlang: en\n---\n\n# C\n\nText.\n"},
-        ("yaml-syntax", BOOK, 3),
+        ("yaml-syntax", BOOK, 3, 5),
     ),
     bad(
         "yaml-tab-indentation",
         {BOOK: b"---\ntitle: T\n\tlang: en\n---\n\n# C\n\nText.\n"},
-        ("yaml-syntax", BOOK, 3),
+        ("yaml-syntax", BOOK, 3, 1),
     ),
     bad(
         "yaml-unclosed-quote",
         {BOOK: b'---\nlang: en\ntitle: "never closed\n---\n\n# C\n\nText.\n'},
-        ("yaml-syntax", BOOK, 4),
+        ("yaml-syntax", BOOK, 4, 1),
     ),
     bad(
         "yaml-syntax-in-metadata-file",
         project(b"title: T\nlang: en\nauthor: [Jane\n", b"# C\n\nText.\n"),
-        ("yaml-syntax", META, 4),
+        ("yaml-syntax", META, 4, 1),
     ),
     bad(
         "yaml-syntax-in-chapter-front-matter",
         project(b"title: T\n", b"---\ntype: : chapter\n---\n\n# C\n\nText.\n"),
-        ("yaml-syntax", TEXT, 2),
+        ("yaml-syntax", TEXT, 2, 7),
     ),
     # --- YAML that is not a mapping
     bad(
         "yaml-list-not-mapping",
         {BOOK: b"---\n- a\n- b\n---\n\n# C\n\nText.\n"},
-        ("yaml-not-mapping", BOOK, 2),
+        ("yaml-not-mapping", BOOK, 2, 1),
     ),
     bad(
         "yaml-scalar-not-mapping",
         {BOOK: b"---\njust some words\n---\n\n# C\n\nText.\n"},
-        ("yaml-not-mapping", BOOK, 2),
+        ("yaml-not-mapping", BOOK, 2, 1),
     ),
     bad(
         "metadata-file-is-a-list",
         project(b"- title: T\n- lang: en\n", b"# C\n\nText.\n"),
-        ("yaml-not-mapping", META, 1),
+        ("yaml-not-mapping", META, 1, 1),
     ),
     bad(
         "chapter-front-matter-is-a-number",
         project(b"title: T\n", b"---\n42\n---\n\n# C\n\nText.\n"),
-        ("yaml-not-mapping", TEXT, 2),
+        ("yaml-not-mapping", TEXT, 2, 1),
     ),
     # --- values of the wrong type
     bad(
         "title-is-a-list",
         {BOOK: b"---\ntitle: [a, b]\nlang: en\n---\n\n# C\n\nText.\n"},
-        ("metadata-type", BOOK, 2),
+        ("metadata-type", BOOK, 2, 1),
     ),
     bad(
         "date-is-not-a-date",
         {BOOK: b"---\ntitle: T\ndate: next Tuesday\n---\n\n# C\n\nText.\n"},
-        ("metadata-type", BOOK, 3),
+        ("metadata-type", BOOK, 3, 1),
     ),
     bad(
         "flag-is-not-a-boolean",
         {BOOK: b"---\ntitle: T\neditorial-brackets: sometimes\n---\n\n# C\n\nText.\n"},
-        ("metadata-type", BOOK, 3),
+        ("metadata-type", BOOK, 3, 1),
     ),
     bad(
         "session-is-not-a-mapping",
         {BOOK: b"---\ntitle: T\nsession: yesterday\n---\n\n# C\n\nText.\n"},
-        ("metadata-type", BOOK, 3),
+        ("metadata-type", BOOK, 3, 1),
     ),
     bad(
         "keywords-is-a-mapping",
         {BOOK: b"---\ntitle: T\nkeywords: {a: b}\n---\n\n# C\n\nText.\n"},
-        ("metadata-type", BOOK, 3),
+        ("metadata-type", BOOK, 3, 1),
     ),
     bad(
         "chapters-is-not-a-list",
         project(b"title: T\nlang: en\nchapters: 01-text.md\n", b"# C\n\nText.\n"),
-        ("metadata-type", META, 3),
+        ("metadata-type", META, 3, 1),
     ),
     bad(
         "lang-is-not-a-tag",
         {BOOK: b"---\ntitle: T\nlang: en_US\n---\n\n# C\n\nText.\n"},
-        ("lang-invalid", BOOK, 3),
+        ("lang-invalid", BOOK, 3, 1),
     ),
     # --- empty files, files with only metadata
-    bad("empty-file", {BOOK: b""}, ("metadata-missing", BOOK, 1)),
-    bad("no-metadata-block", {BOOK: b"# C\n\nText.\n"}, ("metadata-missing", BOOK, 1)),
-    bad("only-metadata", {BOOK: b"---\ntitle: T\nlang: en\n---\n"}, ("chapters-missing", BOOK, 1)),
+    bad("empty-file", {BOOK: b""}, ("metadata-missing", BOOK, 1, 1)),
+    bad("no-metadata-block", {BOOK: b"# C\n\nText.\n"}, ("metadata-missing", BOOK, 1, 1)),
+    bad(
+        "only-metadata", {BOOK: b"---\ntitle: T\nlang: en\n---\n"}, ("chapters-missing", BOOK, 1, 1)
+    ),
     bad(
         "only-metadata-and-blank-lines",
         {BOOK: b"---\ntitle: T\nlang: en\n---\n\n\n  \n"},
-        ("chapters-missing", BOOK, 1),
+        ("chapters-missing", BOOK, 1, 1),
     ),
-    bad("empty-metadata-file", project(b"", b"# C\n\nText.\n"), ("metadata-missing", META, 1)),
-    bad("project-without-chapters", project(b"title: T\n"), ("chapters-missing", META, 1)),
+    bad("empty-metadata-file", project(b"", b"# C\n\nText.\n"), ("metadata-missing", META, 1, 1)),
+    bad("project-without-chapters", project(b"title: T\n"), ("chapters-missing", META, 1, 1)),
     bad(
         "empty-chapter-file",
         project(b"title: T\n", b""),
-        ("chapter-title-missing", TEXT, 1),
+        ("chapter-title-missing", TEXT, 1, 1),
     ),
     bad(
         "chapter-file-with-only-front-matter",
         project(b"title: T\n", b"---\ntype: chapter\n---\n"),
-        ("chapter-title-missing", TEXT, 4),
+        ("chapter-title-missing", TEXT, 4, 1),
     ),
     bad(
         "listed-chapter-file-missing",
         project(b"chapters: [01-text.md, 02-gone.md]\ntitle: T\n", b"# C\n\nText.\n"),
-        ("chapter-missing", META, 1),
+        ("chapter-missing", META, 1, 1),
     ),
     bad(
-        "target-missing", {"other.md": b""}, ("input-missing", "missing.md", 1), target="missing.md"
+        "target-missing",
+        {"other.md": b""},
+        ("input-missing", "missing.md", 1, 1),
+        target="missing.md",
     ),
     # --- bytes that are not UTF-8
-    bad("latin-1-in-the-text", {BOOK: LATIN1}, ("encoding", BOOK, 8)),
+    bad("latin-1-in-the-text", {BOOK: LATIN1}, ("encoding", BOOK, 8, 4)),
     bad(
         "latin-1-in-the-metadata-block",
         {BOOK: b"---\ntitle: Caf\xe9\n---\n\n# C\n\nText.\n"},
-        ("encoding", BOOK, 2),
+        ("encoding", BOOK, 2, 11),
     ),
     bad(
         "latin-1-in-metadata-file",
         project(b"title: T\nlang: en\npublisher: \xc9ditions\n", b"# C\n\nText.\n"),
-        ("encoding", META, 3),
+        ("encoding", META, 3, 12),
     ),
     bad(
         "utf-16-with-bom",
         {BOOK: "---\ntitle: T\n---\n\n# C\n\nText.\n".encode("utf-16")},
-        ("encoding", BOOK, 1),
+        ("encoding", BOOK, 1, 1),
     ),
-    bad("truncated-sequence-at-end", {BOOK: HEAD + b"Text \xe2\x82"}, ("encoding", BOOK, 8)),
-    bad("lone-continuation-byte", {BOOK: HEAD + b"One.\n\nTwo \x80.\n"}, ("encoding", BOOK, 10)),
+    bad("truncated-sequence-at-end", {BOOK: HEAD + b"Text \xe2\x82"}, ("encoding", BOOK, 8, 6)),
+    bad("lone-continuation-byte", {BOOK: HEAD + b"One.\n\nTwo \x80.\n"}, ("encoding", BOOK, 10, 5)),
     bad(
         "not-utf-8-after-crlf-lines",
         {BOOK: (HEAD + b"One.\n\nTwo \xff.\n").replace(b"\n", b"\r\n")},
-        ("encoding", BOOK, 10),
+        ("encoding", BOOK, 10, 5),
     ),
     bad(
         "not-utf-8-after-lone-cr-lines",
         {BOOK: (HEAD + b"One.\n\nTwo \xff.\n").replace(b"\n", b"\r")},
-        ("encoding", BOOK, 10),
+        ("encoding", BOOK, 10, 5),
     ),
     # --- line ends and a byte-order mark must not shift the lines of diagnostics
     bad(
         "bom-then-undefined-note",
         {BOOK: b"\xef\xbb\xbf" + HEAD + b"One.\n\nA note.[^ghost]\n"},
-        ("note-undefined", BOOK, 10),
+        ("note-undefined", BOOK, 10, 8),
     ),
     bad(
         "crlf-then-undefined-note",
         {BOOK: (HEAD + b"One.\n\nA note.[^ghost]\n").replace(b"\n", b"\r\n")},
-        ("note-undefined", BOOK, 10),
+        ("note-undefined", BOOK, 10, 8),
     ),
     bad(
         "lone-cr-then-undefined-note",
         {BOOK: (HEAD + b"One.\n\nA note.[^ghost]\n").replace(b"\n", b"\r")},
-        ("note-undefined", BOOK, 10),
+        ("note-undefined", BOOK, 10, 8),
     ),
     # --- notes
-    bad("note-undefined", book(b"A note.[^ghost]\n"), ("note-undefined", BOOK, 8)),
+    bad("note-undefined", book(b"A note.[^ghost]\n"), ("note-undefined", BOOK, 8, 8)),
     bad(
         "note-undefined-in-a-chapter-file-after-its-front-matter",
         project(b"title: T\n", b"---\ntype: chapter\n---\n\n# C\n\nText.[^ghost]\n"),
-        ("note-undefined", TEXT, 7),
+        ("note-undefined", TEXT, 7, 6),
     ),
     bad(
         "note-duplicate",
         book(b"A note.[^a]\n\n[^a]: First.\n\n[^a]: Second.\n"),
-        ("note-duplicate", BOOK, 12),
+        ("note-duplicate", BOOK, 12, 1),
     ),
     bad(
         "note-nested",
         book(b"Text.[^a]\n\n[^a]: Outer[^b].\n\n[^b]: Inner.\n"),
-        ("note-nested", BOOK, 10),
+        ("note-nested", BOOK, 10, 12),
     ),
     bad(
         "note-undefined-at-the-end-of-a-large-file",
         book(LARGE_BODY.encode() + b"The end.[^ghost]\n"),
-        ("note-undefined", BOOK, 8 + LARGE_LINES),
+        ("note-undefined", BOOK, 8 + LARGE_LINES, 9),
     ),
     bad(
         "note-undefined-with-a-pdf",
         book(b"A note.[^ghost]\n"),
-        ("note-undefined", BOOK, 8),
+        ("note-undefined", BOOK, 8, 8),
         formats="epub,pdf",
     ),
     # --- links, images, ids, languages
-    bad("link-anchor", book(b"See [there](#nowhere).\n"), ("link-anchor", BOOK, 8)),
-    bad("image-missing", book(b"![A map](map.png)\n"), ("image-missing", BOOK, 8)),
-    bad("image-outside", book(b"![A file](../../../etc/hostname)\n"), ("image-outside", BOOK, 8)),
-    bad("image-remote", book(b"![A map](https://example.com/a.png)\n"), ("image-remote", BOOK, 8)),
+    bad("link-anchor", book(b"See [there](#nowhere).\n"), ("link-anchor", BOOK, 8, 13)),
+    bad("image-missing", book(b"![A map](map.png)\n"), ("image-missing", BOOK, 8, 10)),
+    bad(
+        "image-outside", book(b"![A file](../../../etc/hostname)\n"), ("image-outside", BOOK, 8, 11)
+    ),
+    bad(
+        "image-remote",
+        book(b"![A map](https://example.com/a.png)\n"),
+        ("image-remote", BOOK, 8, 10),
+    ),
     bad(
         "image-alt-missing",
         {**book(b"![](square.png)\n"), "square.png": b""},
-        ("image-alt-missing", BOOK, 8),
+        ("image-alt-missing", BOOK, 8, 5),
     ),
     bad(
         "id-duplicate",
         {BOOK: b"---\ntitle: T\n---\n\n# A {#x}\n\nText.\n\n# B {#x}\n\nText.\n"},
-        ("id-duplicate", BOOK, 9),
+        ("id-duplicate", BOOK, 9, 1),
     ),
-    bad("lang-invalid-on-a-span", book(b"A [word]{lang=russian}.\n"), ("lang-invalid", BOOK, 8)),
+    bad("lang-invalid-on-a-span", book(b"A [word]{lang=russian}.\n"), ("lang-invalid", BOOK, 8, 1)),
     # --- awkward input that must build
     good("byte-order-mark", {BOOK: b"\xef\xbb\xbf" + HEAD + b"Marked text.\n"}, "Marked text."),
     good(
@@ -346,16 +357,16 @@ CASES: list[Case] = [
         book(b"Text\x00with\x07nul\x0bvt.\n"),
         "Textwithnul",
         warnings=(
-            ("control-character", BOOK, 8),
-            ("control-character", BOOK, 8),
-            ("control-character", BOOK, 8),
+            ("control-character", BOOK, 8, 5),
+            ("control-character", BOOK, 8, 10),
+            ("control-character", BOOK, 8, 14),
         ),
     ),
     good(
         "note-unreferenced",
         book(b"Text.\n\n[^a]: An orphan.\n"),
         "Text.",
-        warnings=(("note-unreferenced", BOOK, 10),),
+        warnings=(("note-unreferenced", BOOK, 10, 1),),
     ),
     good(
         "crlf-project",
@@ -364,26 +375,26 @@ CASES: list[Case] = [
     ),
     # --- deep nesting: refused with a diagnostic where it passes the limit, never a
     # RecursionError and never text silently dropped (markdown-it stops at its own limit)
-    bad("deep-blockquote", book(b">" * DEEP + b" deep words\n"), ("nesting-too-deep", BOOK, 8)),
+    bad("deep-blockquote", book(b">" * DEEP + b" deep words\n"), ("nesting-too-deep", BOOK, 8, 1)),
     bad(
         "deep-blockquote-one-per-line",
         book(b"".join(b">" * n + b" level\n" for n in range(1, 2001)) + b"\nAfter.\n"),
-        ("nesting-too-deep", BOOK, 72),
+        ("nesting-too-deep", BOOK, 72, 1),
     ),
     bad(
         "deep-bullet-list",
         book(b"".join(b"  " * n + f"- item {n}\n".encode() for n in range(LIST_DEPTH))),
-        ("nesting-too-deep", BOOK, 40),
+        ("nesting-too-deep", BOOK, 40, 1),
     ),
     bad(
         "deep-ordered-list",
         book(b"".join(b"   " * n + f"1. entry {n}\n".encode() for n in range(2000))),
-        ("nesting-too-deep", BOOK, 40),
+        ("nesting-too-deep", BOOK, 40, 1),
     ),
     bad(
         "deep-emphasis",
         book(b"*" * DEEP + b"core" + b"*" * DEEP + b"\n"),
-        ("nesting-too-deep", BOOK, 8),
+        ("nesting-too-deep", BOOK, 8, 1),
     ),
     good(
         "nesting-within-the-limit",
@@ -414,13 +425,13 @@ CASES: list[Case] = [
         book(b"<div><span>unclosed\n\nInline <b>bold <i>crossed</b> tags.\n"),
         "unclosed",
         "Inline bold crossed tags.",
-        warnings=(("html-malformed", BOOK, 10),),
+        warnings=(("html-malformed", BOOK, 10, 16),),
     ),
     good(
         "html-script",
         book(b"<script>alert(1)</script>\n\nA <script>alert(2)</script> inline.\n"),
         "A  inline.",
-        warnings=(("html-removed", BOOK, 8), ("html-removed", BOOK, 10)),
+        warnings=(("html-removed", BOOK, 8, 1), ("html-removed", BOOK, 10, 3)),
         absent=("alert",),
     ),
     good(
@@ -431,20 +442,26 @@ CASES: list[Case] = [
             b'<iframe src="https://example.org/"></iframe><object data="x"></object>\n'
         ),
         "A link and bold.",
-        warnings=(("html-removed", BOOK, 8),) * 3 + (("html-removed", BOOK, 10),) * 2,
+        warnings=(
+            ("html-removed", BOOK, 8, 1),
+            ("html-removed", BOOK, 8, 24),
+            ("html-removed", BOOK, 8, 66),
+            ("html-removed", BOOK, 10, 1),
+            ("html-removed", BOOK, 10, 45),
+        ),
         absent=("steal", "example.org", "javascript"),
     ),
     good(
         "html-entity-declaration",
         book(b'<!DOCTYPE d [<!ENTITY lol "lollollol">]>\n\nText &lol; stays.\n'),
         "Text &lol; stays.",
-        warnings=(("html-removed", BOOK, 8),),
+        warnings=(("html-removed", BOOK, 8, 1),),
         absent=("lollollol",),
     ),
     bad(
         "html-comment-never-closed",
         book(b"Before.\n\n<!-- never closed\n\nAn &bogus; entity and a bare < and & here.\n"),
-        ("html-comment-unclosed", BOOK, 10),
+        ("html-comment-unclosed", BOOK, 10, 1),
     ),
     good(
         "html-entities-and-bare-ampersands",
@@ -496,44 +513,44 @@ CASES: list[Case] = [
     bad(
         "control-character-escaped-in-metadata",
         {BOOK: b'---\ntitle: "Bell\\u0007"\nauthor: "A\\bB"\nlang: en\n---\n\n# C\n\nText.\n'},
-        ("control-character", BOOK, 2),
-        ("control-character", BOOK, 3),
+        ("control-character", BOOK, 2, 1),
+        ("control-character", BOOK, 3, 1),
     ),
     bad(
         "heading-ids-twice",
         book(b"## A {#x}\n\nOne.\n\n## B {#x}\n\nTwo.\n"),
-        ("id-duplicate", BOOK, 12),
+        ("id-duplicate", BOOK, 12, 1),
     ),
     bad(
         "span-id-of-a-chapter",
         book(b"A [span]{#chapter} here.\n", HEAD.replace(b"# Chapter", b"# Chapter {#chapter}")),
-        ("id-duplicate", BOOK, 8),
+        ("id-duplicate", BOOK, 8, 1),
     ),
     bad(
         "id-of-a-part-of-the-book",
         book(b"Text.[^1]\n\n[^1]: A note.\n\n::: {#contents}\nA div.\n:::\n"),
-        ("id-reserved", BOOK, 12),
+        ("id-reserved", BOOK, 12, 1),
     ),
     bad(
         "title-empty",
         {BOOK: b'---\ntitle: ""\nlang: en\n---\n\n# C\n\nText.\n'},
-        ("metadata-empty", BOOK, 2),
+        ("metadata-empty", BOOK, 2, 1),
     ),
     bad(
         "headings-without-words",
         {BOOK: b"---\ntitle: T\nlang: en\n---\n\n# {#c}\n\nText.\n\n## {#s}\n\nMore.\n"},
-        ("heading-empty", BOOK, 6),
-        ("heading-empty", BOOK, 10),
+        ("heading-empty", BOOK, 6, 1),
+        ("heading-empty", BOOK, 10, 1),
     ),
     bad(
         "line-separators-in-yaml",
         {BOOK: '---\ntitle: "A\u2028B"\ndate: next Tuesday\n---\n\n# C\n\nText.\n'.encode()},
-        ("metadata-type", BOOK, 3),
+        ("metadata-type", BOOK, 3, 1),
     ),
     bad(
         "form-feed-keeps-the-line-numbers",
         book(b"A\x0cpage break.\n\nSee [x](#nowhere).\n"),
-        ("link-anchor", BOOK, 10),
+        ("link-anchor", BOOK, 10, 9),
     ),
     good(
         "links-and-notes-inside-links",
@@ -543,7 +560,7 @@ CASES: list[Case] = [
         ),
         "See the inner text and a text",
         "an inline note",
-        warnings=(("link-in-link", BOOK, 8), ("note-in-link", BOOK, 8)),
+        warnings=(("link-in-link", BOOK, 8, 10), ("note-in-link", BOOK, 8, 92)),
     ),
     good(
         "a-note-on-a-chapter-title",
@@ -560,19 +577,73 @@ CASES: list[Case] = [
         book(
             b'## A heading {lang=en_US}\n\n::: {lang=russian}\nA div.\n:::\n\n<p lang="x y">P</p>\n'
         ),
-        ("lang-invalid", BOOK, 8),
-        ("lang-invalid", BOOK, 10),
-        ("lang-invalid", BOOK, 14),
+        ("lang-invalid", BOOK, 8, 1),
+        ("lang-invalid", BOOK, 10, 1),
+        ("lang-invalid", BOOK, 14, 1),
     ),
     bad(
         "a-date-with-no-such-day",
         {BOOK: b"---\ntitle: T\nlang: en\ndate: 1962-13-40\n---\n\n# C\n\nText.\n"},
-        ("yaml-value", BOOK, 2),
+        ("yaml-value", BOOK, 2, 1),
+    ),
+    # --- failures only the PDF's layout would meet: found in the manuscript first
+    bad(
+        "image-damaged-in-a-pdf",
+        {**book(b"A picture: ![the seal](seal.png).\n"), "seal.png": b"\x89PNG\r\n\x1a\n broken"},
+        ("image-unreadable", BOOK, 8, 24),
+        formats="pdf",
+    ),
+    bad(
+        "svg-not-well-formed-in-a-pdf",
+        {
+            **book(b"![a map](map.svg)\n"),
+            "map.svg": b'<svg xmlns="http://www.w3.org/2000/svg"><rect',
+        },
+        ("image-unreadable", BOOK, 8, 10),
+        formats="pdf",
+    ),
+    bad(
+        "image-in-a-note-damaged-in-a-pdf",
+        {**book(b"Text.[^1]\n\n[^1]: ![a scan](scan.jpg)\n"), "scan.jpg": b"JFIF? no"},
+        ("image-unreadable", BOOK, 10, 17),
+        formats="pdf",
+    ),
+    # --- what would make a broken EPUB, wherever it is written
+    bad(
+        "link-to-a-file",
+        book(b"See [the scan](scan.pdf) and [the appendix](appendix.md).\n"),
+        ("link-file", BOOK, 8, 16),
+        ("link-file", BOOK, 8, 45),
+    ),
+    bad(
+        "link-to-nowhere-in-a-note",
+        book(b"Text.[^1]\n\n[^1]: See [there](#nowhere).\n"),
+        ("link-anchor", BOOK, 10, 19),
+    ),
+    bad(
+        "link-to-nowhere-in-a-title",
+        {BOOK: b"---\ntitle: T\n---\n\n# A [link](#nowhere) in a title\n\nText.\n"},
+        ("link-anchor", BOOK, 5, 12),
+    ),
+    bad(
+        "lang-invalid-in-a-note",
+        book(b"Text.[^1]\n\n[^1]: A [word]{lang=en_US}.\n"),
+        ("lang-invalid", BOOK, 10, 1),
+    ),
+    bad(
+        "id-with-a-space",
+        book(b'A <span id="two words">word</span>.\n'),
+        ("id-invalid", BOOK, 8, 1),
+    ),
+    bad(
+        "undefined-note-after-control-characters",
+        book(b"Ab\x07c\x08 de [^gone].\n"),
+        ("note-undefined", BOOK, 8, 10),
     ),
     bad(
         "an-id-in-a-note-that-a-part-has",
         book(b"Text.^[A note with [words]{#notes-title}.]\n"),
-        ("id-reserved", BOOK, 8),
+        ("id-reserved", BOOK, 8, 6),
     ),
     good(
         "chapters-named-like-parts-of-the-book",
@@ -612,7 +683,7 @@ def build(root: Path, case: Case, monkeypatch: pytest.MonkeyPatch) -> Result:
 
 def found(result: Result, severity: str) -> list[Expected]:
     return [
-        (d.code, d.path, d.line)
+        (d.code, d.path, d.line, d.col)
         for d in printed_diagnostics(result.output)
         if d.severity == severity
     ]

@@ -26,8 +26,10 @@ from protocol_press.model import (
     Strong,
     Table,
     Text,
+    plain_text,
+    slugify,
 )
-from protocol_press.parser import parse_manuscript, plain_text, slugify
+from protocol_press.parser import parse_manuscript
 from protocol_press.reader import read_manuscript
 
 

@@ -21,8 +21,8 @@ from protocol_press.model import (
     Plain,
     Span,
     Text,
+    plain_text,
 )
-from protocol_press.parser import plain_text
 
 
 def parsed(markdown: str):

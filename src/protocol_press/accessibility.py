@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .model import Deleted, Document, Image
-from .render import images_in
-from .transform import iter_block_inlines
+from .model import Deleted, Document, Image, document_notes, images_in, walk
 
 CONFORMANCE = "EPUB Accessibility 1.1 - WCAG 2.2 Level AA"
 DEFAULT_CERTIFIER = "protocol-press"
@@ -87,7 +85,6 @@ def _summary(document: Document, images: list[Image], facts: BookFacts) -> str:
 
 def _has_deleted_text(document: Document) -> bool:
     return any(
-        isinstance(node, Deleted)
-        for chapter in document.chapters
-        for node in iter_block_inlines(chapter.blocks)
+        isinstance(place.node, Deleted)
+        for place in walk(document.chapters, document_notes(document))
     )

@@ -25,13 +25,13 @@ from typing import TYPE_CHECKING
 from .cache import BuildInputs, read_inputs, record_build
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
 from .metadata import parse_metadata
-from .model import Document, Image, Metadata, Text
+from .model import Document, Image, Metadata, Text, descendants, images_in
 from .options import BuildOptions
 from .parser import parse_manuscript
-from .reader import STYLES_DIR, Manuscript, display_path, read_manuscript
-from .render import Asset, Format, Part, RenderContext, Renderer, images_in
+from .reader import METADATA_FILE, STYLES_DIR, Manuscript, display_path, read_manuscript
+from .render import Asset, Format, Part, RenderContext, Renderer
 from .styles import StyleSet, resolve_styles
-from .transform import build_document, iter_block_inlines
+from .transform import build_document
 
 # A book this long is laid out in chunks on every core (see ``_jobs``).
 AUTO_PARALLEL_WORDS = 20_000
@@ -119,8 +119,11 @@ def build(
 
     with stage("read"):
         manuscript = read_manuscript(target)
-    with _early_workers(options, manuscript, workers) as pool:
-        _build_read(target, manuscript, options, result, stage, pool)
+    try:
+        with _early_workers(options, manuscript, workers) as pool:
+            _build_read(target, manuscript, options, result, stage, pool)
+    except ManuscriptError as refused:
+        raise ManuscriptError(manuscript.in_file_columns(refused.diagnostics)) from None
     return result
 
 
@@ -141,7 +144,9 @@ def _build_read(
     with stage("transform"):
         document, doc_warnings = build_document(metadata, parsed)
         assets = collect_assets(document, manuscript)
-    result.warnings += list(manuscript.warnings) + meta_warnings + doc_warnings
+    result.warnings += manuscript.in_file_columns(
+        [*manuscript.warnings, *meta_warnings, *doc_warnings]
+    )
     out_dir = options.out or manuscript.default_output
     book = _Book(document, assets, resolve_styles(manuscript.styles_dir),
                  build_timestamp(document), manuscript)  # fmt: skip
@@ -362,7 +367,7 @@ def book_words(document: Document) -> int:
     """The number of words in the text and the notes."""
     blocks = [b for c in document.chapters for b in c.blocks]
     blocks += [b for s in document.note_series for n in s.notes for b in n.children]
-    return sum(len(n.text.split()) for n in iter_block_inlines(blocks) if isinstance(n, Text))
+    return sum(len(n.text.split()) for n in descendants(blocks) if isinstance(n, Text))
 
 
 def _part_weight(document: Document, part: Part) -> int:
@@ -373,7 +378,7 @@ def _part_weight(document: Document, part: Part) -> int:
         blocks = [b for s in document.note_series for n in s.notes for b in n.children]
     else:
         return 1
-    return 1 + sum(len(n.text) for n in iter_block_inlines(blocks) if isinstance(n, Text))
+    return 1 + sum(len(n.text) for n in descendants(blocks) if isinstance(n, Text))
 
 
 def _workers_can_start() -> bool:
@@ -528,15 +533,57 @@ def _resolve_image(image: Image, manuscript: Manuscript, number: int) -> Asset |
         return error(
             pos, "image-missing", f"image '{image.src}' does not exist", f"looked for {path}"
         )
-    media_type = IMAGE_TYPES.get(path.suffix.lower())
-    if media_type is None:
+    if IMAGE_TYPES.get(path.suffix.lower()) is None:
         return error(
             pos,
             "image-type",
             f"image '{image.src}' is not PNG, JPEG, GIF, SVG or WebP",
             "convert it to PNG or JPEG",
         )
-    return Asset(path, f"images/image-{number}{path.suffix.lower()}", media_type)
+    media_type, problem = image_type(path)
+    if problem:
+        return error(
+            pos,
+            "image-unreadable",
+            f"image '{image.src}' cannot be read: {problem}",
+            "open it in an image editor and save it again as PNG or JPEG",
+        )
+    suffix = next(s for s, t in IMAGE_TYPES.items() if t == media_type)
+    return Asset(path, f"images/image-{number}{suffix}", media_type)
+
+
+def image_type(path: Path) -> tuple[str, str]:
+    """The image's media type, read from its bytes (not its name), and why it cannot be
+    read ('' when it can): a damaged file would stop the PDF's layout and make an
+    EPUB that reading systems and EPUBCheck refuse."""
+    if path.suffix.lower() == ".svg":
+        return "image/svg+xml", _svg_problem(path)
+    from PIL import Image as Picture  # (Pillow comes with WeasyPrint; loaded only for images)
+    from PIL import UnidentifiedImageError
+
+    try:
+        with Picture.open(path) as picture:
+            kind = picture.format or ""
+            picture.verify()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        return "", f"it is not an image file ({exc})"
+    media_type = Picture.MIME.get(kind, "")
+    if media_type not in IMAGE_TYPES.values():
+        return "", f"it is a {kind or 'different'} file, not PNG, JPEG, GIF or WebP"
+    return media_type, ""
+
+
+def _svg_problem(path: Path) -> str:
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.parse(str(path), parser).getroot()
+    except etree.XMLSyntaxError as exc:
+        return f"it is not well-formed SVG ({exc.msg})"
+    if etree.QName(root).localname != "svg":
+        return "it is an XML file, not SVG"
+    return ""
 
 
 # --------------------------------------------------------------------- time
@@ -545,21 +592,33 @@ def _resolve_image(image: Image, manuscript: Manuscript, number: int) -> Asset |
 def build_timestamp(document: Document) -> datetime:
     """When the build says it was made: ``SOURCE_DATE_EPOCH``, else the edition's date.
 
-    Never the clock, so unchanged inputs give byte-identical files.
+    Never the clock, so unchanged inputs give byte-identical files. The time lies
+    within what every output can hold (a zip file's dates run from 1980 to 2107; an
+    EPUB's ``dcterms:modified`` has a four-digit year): an edition dated outside
+    that range keeps its own date in the metadata, and its files are dated at the
+    nearest end of the range.
     """
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
     if epoch:
         try:
-            return datetime.fromtimestamp(int(epoch), tz=UTC)
-        except ValueError:
+            return _within_file_times(datetime.fromtimestamp(int(epoch), tz=UTC))
+        except (ValueError, OverflowError, OSError):
             raise ToolError(
                 f"SOURCE_DATE_EPOCH={epoch!r} is not a whole number of seconds",
                 "set it to a Unix time, e.g. $(git log -1 --format=%ct)",
             ) from None
     edition: date | None = document.metadata.date
     if edition is not None:
-        return datetime(edition.year, edition.month, edition.day, tzinfo=UTC)
+        return _within_file_times(datetime(edition.year, edition.month, edition.day, tzinfo=UTC))
     return FALLBACK_TIME
+
+
+EARLIEST_FILE_TIME = datetime(1980, 1, 1, tzinfo=UTC)
+LATEST_FILE_TIME = datetime(2107, 12, 31, 23, 59, 58, tzinfo=UTC)
+
+
+def _within_file_times(moment: datetime) -> datetime:
+    return min(max(moment, EARLIEST_FILE_TIME), LATEST_FILE_TIME)
 
 
 # ------------------------------------------------------------------- output

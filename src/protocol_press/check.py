@@ -81,6 +81,7 @@ def _own_checks(target: Path, report: CheckReport) -> dict[str, str]:
         collect_assets(document or Document(metadata, parsed.chapters), manuscript)
     except ManuscriptError as exc:
         report.diagnostics += list(exc.diagnostics)
+    report.diagnostics = manuscript.in_file_columns(report.diagnostics)
     first = manuscript.metadata_pos.path
     report.diagnostics.sort(key=lambda d: (d.pos.path != first, d.pos.path, d.pos.line, d.pos.col))
     if document is None:

@@ -10,7 +10,9 @@ where they go.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
@@ -533,3 +535,93 @@ _NODE_TYPES = (
     HtmlInline, Paragraph, Heading, BlockQuote, ListItem, BulletList, OrderedList, CodeBlock,
     ThematicBreak, TableCell, Table, Figure, Div, Plain, HtmlBlock,
 )  # fmt: skip
+
+
+def descendants(value: Any) -> Iterator[Node]:
+    """Every node in ``value`` (a node or a tuple of them) and inside it, in reading order."""
+    if isinstance(value, tuple):
+        for element in value:
+            yield from descendants(element)
+    elif isinstance(value, _NODE_TYPES):
+        yield value
+        for item in fields(value):
+            yield from descendants(getattr(value, item.name))
+
+
+def images_in(document: Document) -> Iterator[Image]:
+    """Every image of the book, wherever it is written: figures, inline images, and
+    images in titles, table cells and notes."""
+    places = walk(document.chapters, document_notes(document))
+    return (place.node for place in places if isinstance(place.node, Image))
+
+
+def document_notes(document: Document) -> list[Note]:
+    """The book's numbered notes, series by series."""
+    return [note for series in document.note_series for note in series.notes]
+
+
+# ------------------------------------------------------------------- text
+
+
+def plain_text(nodes: Sequence[Inline]) -> str:
+    """The text of inline nodes without markup: for titles, alt text and labels."""
+    return "".join(_plain(nodes))
+
+
+def _plain(nodes: Sequence[Inline]) -> Iterator[str]:
+    for node in nodes:
+        if isinstance(node, Text | Code):
+            yield node.text
+        elif isinstance(node, SoftBreak | LineBreak):
+            yield " "
+        elif isinstance(node, INLINE_CONTAINERS):
+            yield from _plain(node.children)
+        elif isinstance(node, Image):
+            yield node.alt
+
+
+# Letters every XML processor takes in a name. XML 1.0's fifth edition allows nearly
+# any letter, but validators built on the fourth edition's tables (EPUBCheck's schema
+# datatypes among them) accept only the letters Unicode 2.0 had: these are the
+# scripts' letters from those tables (Appendix B, BaseChar and Ideographic).
+_NAME_LETTERS = (
+    (0x0041, 0x005A), (0x0061, 0x007A), (0x00C0, 0x00D6), (0x00D8, 0x00F6),
+    (0x00F8, 0x00FF), (0x0100, 0x0131), (0x0386, 0x0386), (0x0388, 0x038A),
+    (0x038C, 0x038C), (0x038E, 0x03A1), (0x03A3, 0x03CE), (0x0401, 0x040C),
+    (0x040E, 0x044F), (0x0451, 0x045C), (0x045E, 0x0481), (0x0490, 0x04C4),
+    (0x0531, 0x0556), (0x0561, 0x0586), (0x05D0, 0x05EA), (0x0621, 0x063A),
+    (0x0641, 0x064A), (0x0905, 0x0939), (0x0E01, 0x0E2E), (0x10A0, 0x10C5),
+    (0x10D0, 0x10F6), (0x3041, 0x3094), (0x30A1, 0x30FA), (0x4E00, 0x9FA5),
+    (0xAC00, 0xD7A3),
+)  # fmt: skip
+
+
+def is_name_letter(char: str) -> bool:
+    """Whether ``char`` is a letter that every XML validator accepts in an id."""
+    code = ord(char)
+    return any(first <= code <= last for first, last in _NAME_LETTERS)
+
+
+def is_html_id(text: str) -> bool:
+    """Whether ``text`` can be an element's id in HTML (and so in the EPUB's XHTML
+    and the PDF): not empty, and no white space."""
+    return bool(text) and not any(c in " \t\n\f\r" for c in text)
+
+
+def slugify(text: str) -> str:
+    """An XML-safe id from a title: ``Translator's Notes`` gives ``translators-notes``.
+
+    Latin letters lose their accents; a title in another script keeps the letters
+    every XML validator takes in an id (``Президиум`` gives ``президиум``), and
+    one without any gives ``section``.
+    """
+    text = text.lower().replace("’", "").replace("'", "")
+    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
+    if not re.search(r"[a-z]", slug):
+        kept = "".join(c if is_name_letter(c) or (c.isdigit() and c.isascii()) else "-"
+                       for c in unicodedata.normalize("NFC", text))  # fmt: skip
+        slug = re.sub(r"-+", "-", kept).strip("-") or slug
+    if not slug:
+        return "section"
+    return slug if is_name_letter(slug[0]) else f"s-{slug}"

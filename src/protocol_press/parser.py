@@ -11,7 +11,6 @@ link stays literal, so editorial brackets like ``[trade]`` survive.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,7 +27,6 @@ from mdit_py_plugins.footnote import footnote_plugin
 from . import rawhtml
 from .diagnostics import Diagnostic, SourcePos, error, has_errors, warning
 from .model import (
-    INLINE_CONTAINERS,
     TEMPLATE_IDS,
     Attrs,
     Block,
@@ -58,6 +56,8 @@ from .model import (
     TableCell,
     Text,
     ThematicBreak,
+    plain_text,
+    slugify,
 )
 from .rawhtml import Fate
 from .reader import Manuscript, TextSource
@@ -396,7 +396,7 @@ class _Builder:
         if kind == "code_inline":
             return Code(token.content)
         if kind == "image":
-            alt = "".join(_plain(self.inlines(token.children or [])))
+            alt = plain_text(self.inlines(token.children or []))
             src = str(token.attrs.get("src", ""))
             title = str(token.attrs.get("title", ""))
             return Image(src, alt, title, self.locate(src, self._line))
@@ -502,23 +502,6 @@ def _matching_close(tokens: Sequence[Token], index: int) -> int:
 
 def _only_text(nodes: Sequence[Inline]) -> bool:
     return all(isinstance(n, Text | SoftBreak | LineBreak) for n in nodes)
-
-
-def _plain(nodes: Sequence[Inline]) -> Iterator[str]:
-    for node in nodes:
-        if isinstance(node, Text | Code):
-            yield node.text
-        elif isinstance(node, SoftBreak | LineBreak):
-            yield " "
-        elif isinstance(node, INLINE_CONTAINERS):
-            yield from _plain(node.children)
-        elif isinstance(node, Image):
-            yield node.alt
-
-
-def plain_text(nodes: Sequence[Inline]) -> str:
-    """The text of inline nodes without markup: for titles, alt text and labels."""
-    return "".join(_plain(nodes))
 
 
 # ------------------------------------------------------------ chapters
@@ -675,17 +658,3 @@ def _unique_chapter_ids(chapters: Sequence[Chapter]) -> tuple[list[Chapter], lis
     return unique, problems
 
 
-def slugify(text: str) -> str:
-    """An XML-safe id from a title: ``Translator's Notes`` gives ``translators-notes``.
-
-    Latin letters lose their accents; a title in another script keeps its letters
-    (``Президиум`` gives ``президиум``), which XML ids allow.
-    """
-    text = text.lower().replace("’", "").replace("'", "")
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    slug = re.sub(r"[^a-z0-9]+", "-", ascii_text).strip("-")
-    if not re.search(r"[a-z]", slug):
-        slug = re.sub(r"[\W_]+", "-", text).strip("-") or slug
-    if not slug:
-        return "section"
-    return slug if slug[0].isalpha() else f"s-{slug}"

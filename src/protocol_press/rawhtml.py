@@ -87,6 +87,21 @@ TAG_ATTRS: Mapping[str, frozenset[str]] = {
     "th": frozenset({"colspan", "rowspan", "headers", "scope", "abbr"}),
     "time": frozenset({"datetime"}),
 }
+# Elements that belong inside another one: on their own (a table row without its
+# table) they would make invalid XHTML, so their tags go and their content stays.
+REQUIRED_PARENTS: Mapping[str, frozenset[str]] = {
+    "tr": _names("table thead tbody tfoot"),
+    "td": _names("tr"),
+    "th": _names("tr"),
+    "thead": _names("table"),
+    "tbody": _names("table"),
+    "tfoot": _names("table"),
+    "caption": _names("table"),
+    "li": _names("ul ol"),
+    "dt": _names("dl div"),
+    "dd": _names("dl div"),
+    "figcaption": _names("figure"),
+}
 # Hyperlinks a reader may follow; anything else (javascript:, data:, file:) is removed.
 SAFE_SCHEMES = ("http:", "https:", "mailto:")
 LIST_TAGS = frozenset({"ul", "ol"})
@@ -287,6 +302,22 @@ class _BlockConverter:
             )
         )
 
+    def misplaced(self, element: etree._Element, tag: str, context: str) -> bool:
+        """Whether ``element`` stands outside the element it belongs in (reported)."""
+        parents = REQUIRED_PARENTS.get(tag)
+        if parents is None or context in parents:
+            return False
+        where = " or ".join(f"<{p}>" for p in sorted(parents))
+        self.diagnostics.append(
+            warning(
+                self.here(_line_of(element), f"<{tag}"),
+                "html-misplaced",
+                f"<{tag}> stands outside {where}: its tag was removed, its text kept",
+                f"put the <{tag}> inside its {where}, or write the text without it",
+            )
+        )
+        return True
+
     def verdict(self, element: etree._Element, inline: bool) -> Verdict:
         tag = _tag_name(element)
         attributes = [(str(name), str(value)) for name, value in element.attrib.items()]
@@ -297,11 +328,20 @@ class _BlockConverter:
 
     # Block content: elements become blocks; runs of text and inline elements become
     # paragraphs at the top of the HTML block, and plain runs inside a block element.
-    def flow(self, parent: etree._Element, top: bool = False) -> list[Block]:
-        return self.flow_nodes(_children_with_text(parent), _line_of(parent), top)
+    # ``context`` is the element the blocks will stand in: ``parent`` itself, or for an
+    # element whose tag was removed, the one around it.
+    def flow(
+        self, parent: etree._Element, top: bool = False, context: str | None = None
+    ) -> list[Block]:
+        inside = _tag_name(parent) if context is None else context
+        return self.flow_nodes(_children_with_text(parent), _line_of(parent), top, inside)
 
     def flow_nodes(
-        self, nodes: Iterable[str | etree._Element], line: int, top: bool = False
+        self,
+        nodes: Iterable[str | etree._Element],
+        line: int,
+        top: bool = False,
+        context: str = "",
     ) -> list[Block]:
         blocks: list[Block] = []
         run: list[Inline] = []
@@ -322,12 +362,14 @@ class _BlockConverter:
                 run.extend(self.phrase(node))
                 continue
             found = self.verdict(node, inline=False)
+            if found.fate is Fate.KEEP and self.misplaced(node, tag, context):
+                found = Verdict(Fate.UNWRAP)
             end_run()
             line = _line_of(node)
             if found.fate is Fate.KEEP:
                 blocks.append(self.block(node, tag, found.attrs))
             elif found.fate is Fate.UNWRAP:
-                blocks.extend(self.flow(node, top))
+                blocks.extend(self.flow(node, top, context))
         end_run()
         return blocks
 

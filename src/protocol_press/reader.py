@@ -10,10 +10,10 @@ and splits off YAML blocks; nothing is parsed as Markdown yet.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 
@@ -25,6 +25,26 @@ STYLES_DIR = "styles"
 OUTPUT_DIR = "dist"
 
 _YAML_BLOCK = re.compile(r"\A---[ \t]*\n(.*?\n)?(?:---|\.\.\.)[ \t]*(?:\n|\Z)", re.DOTALL)
+
+
+T = TypeVar("T")
+
+# A file's line numbers, each with the columns (1-based, in the file as it is) of the
+# characters the reader took out of that line.
+RemovedColumns = dict[int, tuple[int, ...]]
+
+
+def _in_file_column(diagnostic: Diagnostic, removed: RemovedColumns) -> Diagnostic:
+    """A diagnostic whose column counts the text the later stages saw (without the
+    characters the reader took out), with its column counted in the file instead."""
+    gone = removed.get(diagnostic.pos.line, ())
+    if not gone or diagnostic.code == "control-character":
+        return diagnostic
+    col = diagnostic.pos.col
+    for column in gone:
+        if column <= col:
+            col += 1
+    return replace(diagnostic, pos=replace(diagnostic.pos, col=col))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +59,7 @@ class TextSource:
     first_line: int
     warnings: tuple[Diagnostic, ...] = ()
     front_matter_keys: dict[str, SourcePos] = field(default_factory=dict)
+    removed: RemovedColumns = field(default_factory=dict)
 
     def pos(self, line: int = 1, col: int = 1) -> SourcePos:
         """A place in this file, given a 1-based line of ``text``."""
@@ -60,6 +81,12 @@ class Manuscript:
     metadata_keys: dict[str, SourcePos] = field(default_factory=dict)
     warnings: tuple[Diagnostic, ...] = ()
     folder: Path | None = None  # the manuscript folder; None for a single file
+    # Per file, the columns of the characters the reader took out (see ``in_file_columns``).
+    removed: dict[str, RemovedColumns] = field(default_factory=dict)
+
+    def in_file_columns(self, diagnostics: Iterable[Diagnostic]) -> list[Diagnostic]:
+        """The diagnostics with their columns counted as the files have them."""
+        return [_in_file_column(d, self.removed.get(d.pos.path, {})) for d in diagnostics]
 
 
 def read_manuscript(target: Path, cwd: Path | None = None) -> Manuscript:
@@ -107,8 +134,10 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
     )
     metadata_path = manuscript_dir / METADATA_FILE
     metadata_display = display_path(metadata_path, cwd)
-    metadata_text, metadata_warnings = _decode(metadata_path, metadata_display)
-    metadata = parse_yaml_mapping(metadata_text, SourcePos(metadata_display))
+    metadata_text, metadata_warnings, metadata_removed = _decode(metadata_path, metadata_display)
+    metadata = _in_file_columns(
+        metadata_removed, parse_yaml_mapping, metadata_text, SourcePos(metadata_display)
+    )
     keys = yaml_key_places(metadata_text, SourcePos(metadata_display))
     chapters_pos = keys.get("chapters", SourcePos(metadata_display))
     sources = tuple(
@@ -123,11 +152,12 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
         metadata_pos=SourcePos(metadata_display),
         sources=sources,
         single_file=False,
-        styles_dir=styles if styles.is_dir() else None,
+        styles_dir=_styles_inside(styles, project_root, cwd) if styles.is_dir() else None,
         default_output=project_root / OUTPUT_DIR,
         metadata_keys=keys,
         warnings=metadata_warnings + tuple(w for src in sources for w in src.warnings),
         folder=manuscript_dir,
+        removed={metadata_display: metadata_removed} | {s.display: s.removed for s in sources},
     )
 
 
@@ -180,6 +210,31 @@ def _inside(path: Path, manuscript_dir: Path, metadata_pos: SourcePos) -> Path:
     )
 
 
+def _styles_inside(styles: Path, project_root: Path, cwd: Path) -> Path:
+    """The project's styles folder, refused if it or anything in it is a link that
+    leads outside the project: a stylesheet or a font there would be copied into the
+    books, or opened by the build, though it is no file of the project's."""
+    root = project_root.resolve()
+    outside = [
+        path
+        for path in (styles, *sorted(styles.rglob("*")))
+        if path.is_symlink() and not path.resolve().is_relative_to(root)
+    ]
+    if not outside:
+        return styles
+    raise ManuscriptError(
+        [
+            error(
+                SourcePos(display_path(path, cwd)),
+                "input-outside",
+                f"'{display_path(path, cwd)}' links to {path.resolve()}, outside the project",
+                "copy the file into the project's styles folder instead of linking to it",
+            )
+            for path in outside
+        ]
+    )
+
+
 def _listed_chapter(manuscript_dir: Path, name: str, metadata_pos: SourcePos) -> Path:
     path = (manuscript_dir / name).resolve()
     if not path.is_relative_to(manuscript_dir.resolve()) or not path.is_file():
@@ -211,6 +266,7 @@ def _read_single_file(path: Path, cwd: Path) -> Manuscript:
         default_output=path.parent / OUTPUT_DIR,
         metadata_keys=source.front_matter_keys,
         warnings=source.warnings,
+        removed={source.display: source.removed},
     )
 
 
@@ -220,12 +276,12 @@ def _output_name(metadata: dict[str, Any], fallback: str) -> str:
 
 
 def _read_text_source(path: Path, display: str) -> TextSource:
-    text, warnings = _decode(path, display)
+    text, warnings, removed = _decode(path, display)
     block = _YAML_BLOCK.match(text)
     if block is None:
-        return TextSource(path, display, text, {}, SourcePos(display), 1, warnings)
+        return TextSource(path, display, text, {}, SourcePos(display), 1, warnings, {}, removed)
     yaml_text = block.group(1) or ""
-    front_matter = parse_yaml_mapping(yaml_text, SourcePos(display, 2))
+    front_matter = _in_file_columns(removed, parse_yaml_mapping, yaml_text, SourcePos(display, 2))
     keys = yaml_key_places(yaml_text, SourcePos(display, 2))
     consumed_lines = block.group(0).count("\n")
     # Keep the line count: the body starts on the line after the closing fence.
@@ -238,10 +294,22 @@ def _read_text_source(path: Path, display: str) -> TextSource:
         consumed_lines + 1,
         warnings,
         keys,
+        removed,
     )
 
 
-def _decode(path: Path, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
+def _in_file_columns(
+    removed: RemovedColumns, parse: Callable[[str, SourcePos], T], text: str, start: SourcePos
+) -> T:
+    """``parse(text, start)``, its errors' columns counted as the file has them."""
+    try:
+        return parse(text, start)
+    except ManuscriptError as refused:
+        found = [_in_file_column(d, removed) for d in refused.diagnostics]
+        raise ManuscriptError(found) from None
+
+
+def _decode(path: Path, display: str) -> tuple[str, tuple[Diagnostic, ...], RemovedColumns]:
     """The file's text: UTF-8, without a byte-order mark, with ``\\n`` line ends.
 
     Characters XML forbids (control characters, as pasted from word processors)
@@ -264,7 +332,20 @@ def _decode(path: Path, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
                 )
             ]
         ) from None
-    return normalize_text(text, display)
+    cleaned, warnings = normalize_text(text, display)
+    return cleaned, warnings, removed_columns(text)
+
+
+def removed_columns(text: str) -> RemovedColumns:
+    """Where ``normalize_text`` takes characters out of ``text`` (a vertical tab or a
+    form feed becomes a space, so it is not counted)."""
+    removed: dict[int, list[int]] = {}
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, line in enumerate(lines, start=1):
+        for match in _FORBIDDEN.finditer(line):
+            if match.group() not in "\x0b\x0c":
+                removed.setdefault(number, []).append(match.start() + 1)
+    return {line: tuple(columns) for line, columns in removed.items()}
 
 
 def normalize_text(text: str, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
@@ -289,12 +370,42 @@ def _without_forbidden_characters(text: str, display: str) -> tuple[str, tuple[D
                 "it usually comes from pasting out of a word processor; nothing is lost",
             )
         )
+    warnings += _separator_warnings(text, display)
     if not warnings:
         return text, ()
     # A vertical tab or a form feed (a word processor's line or page break) becomes a
     # space, so that words stay apart and the lines keep their numbers.
     cleaned = _FORBIDDEN.sub(lambda m: " " if m.group() in "\x0b\x0c" else "", text)
-    return cleaned, tuple(warnings)
+    return without_separators(cleaned), tuple(warnings)
+
+
+# Unicode's line and paragraph separators and NEL. Markdown takes none of them for a
+# line end, and a forced break in the middle of a text line stops WeasyPrint's layout
+# (70.0: "AssertionError: Got ' \u2029' between two lines"), so each becomes a space:
+# the words stay apart and the lines and columns keep their numbers.
+_SEPARATORS = re.compile("[\u2028\u2029\u0085]")
+
+
+def without_separators(text: str) -> str:
+    """``text`` with each line or paragraph separator a space."""
+    return _SEPARATORS.sub(" ", text)
+
+
+def _separator_warnings(text: str, display: str) -> list[Diagnostic]:
+    found = []
+    for match in _SEPARATORS.finditer(text):
+        line = text.count("\n", 0, match.start()) + 1
+        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+        found.append(
+            warning(
+                SourcePos(display, line, col),
+                "line-separator",
+                f"the separator U+{ord(match.group()):04X} became a space",
+                "to break a line, end it with a backslash; to start a paragraph, "
+                "leave a blank line",
+            )
+        )
+    return found
 
 
 def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
@@ -340,9 +451,21 @@ def parse_yaml_mapping(text: str, start: SourcePos) -> dict[str, Any]:
                 )
             ]
         )
-    mapping = {str(k): v for k, v in data.items()}
+    mapping = {str(k): _separators_as_spaces(v) for k, v in data.items()}
     _refuse_control_characters(mapping, text, start)
     return mapping
+
+
+def _separators_as_spaces(value: Any) -> Any:
+    """A metadata value with every line or paragraph separator in its texts a space (a
+    YAML escape such as ``"\u2029"`` puts one there; see ``_SEPARATORS``)."""
+    if isinstance(value, str):
+        return without_separators(value)
+    if isinstance(value, dict):
+        return {k: _separators_as_spaces(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_separators_as_spaces(v) for v in value]
+    return value
 
 
 def _refuse_control_characters(mapping: dict[str, Any], text: str, start: SourcePos) -> None:

@@ -27,15 +27,20 @@ from markupsafe import Markup
 from . import __version__
 from .cache import compiled_dir
 from .diagnostics import ToolError
-from .model import Chapter, Document, Heading, HtmlInline, Image, NoteRef, Span
-from .parser import plain_text
-from .transform import (
-    chapter_images,
-    iter_block_inlines,
-    iter_blocks,
-    iter_inlines,
-    typeset_text,
+from .model import (
+    Attrs,
+    Block,
+    Chapter,
+    Document,
+    Heading,
+    Node,
+    Note,
+    NoteRef,
+    descendants,
+    plain_text,
+    walk,
 )
+from .transform import typeset_text
 
 Format = Literal["epub", "pdf", "html"]
 
@@ -115,6 +120,12 @@ class Part:
         return f"parts/{self.kind}.html"
 
     @property
+    def package_id(self) -> str:
+        """The document's id in the EPUB's package: the part's own for the tool's parts, a
+        chapter's file name (unique, never one the package uses) for a chapter."""
+        return self.id if self.chapter is None else self.file.removesuffix(".xhtml")
+
+    @property
     def matter(self) -> str:
         """``frontmatter``, ``bodymatter`` or ``backmatter``: the EPUB's division of the book."""
         if self.chapter is not None:
@@ -182,12 +193,40 @@ def plan_parts(document: Document, fmt: Format = "pdf") -> list[Part]:
     ]
     chapters = list(document.chapters)
     split = _notes_position(chapters)
-    numbered = list(enumerate(chapters, start=1))
-    parts += [_chapter_part(c, n) for n, c in numbered[:split]]
+    files = chapter_file_names(chapters)
+    parts += [_chapter_part(c, f) for c, f in zip(chapters[:split], files[:split], strict=True)]
     if document.note_series:
         parts.append(Part("notes", "notes", "notes.xhtml", DEFAULT_LABELS["notes"], "backmatter"))
-    parts += [_chapter_part(c, n) for n, c in numbered[split:]]
+    parts += [_chapter_part(c, f) for c, f in zip(chapters[split:], files[split:], strict=True)]
     return parts
+
+
+# The names of the tool's own files, and the ids the package document gives to its
+# metadata and resources (``writers/epub.py``): a chapter's file is never called so,
+# for its name is also its id in the package document.
+TOOL_FILE_STEMS = frozenset(
+    {"cover", "titlepage", "imprint", "nav", "contents", "notes", "toc", "ncx", "mimetype"}
+    | {"id", "title", "subtitle", "conformance", "cover-image", "css-shared", "css-ebook"}
+)
+_NUMBERED_TOOL_IDS = re.compile(r"(creator|contributor|image)-\d+")
+
+
+def chapter_file_names(chapters: Sequence[Chapter]) -> list[str]:
+    """Each chapter's EPUB file name: its id where that is a plain ASCII name, else
+    ``chapter-N``; never one of the tool's own, and never two that differ in case only
+    (a reading system on a case-insensitive file system would see one file)."""
+    taken = {stem.casefold() for stem in TOOL_FILE_STEMS}
+    names = []
+    for number, chapter in enumerate(chapters, start=1):
+        ascii_name = re.fullmatch(r"[A-Za-z][\w.-]*", chapter.id, re.ASCII)
+        base = chapter.id if ascii_name else f"chapter-{number}"
+        stem, n = base, 1
+        while stem.casefold() in taken or _NUMBERED_TOOL_IDS.fullmatch(stem.casefold()):
+            n += 1
+            stem = f"{base}-{n}"
+        taken.add(stem.casefold())
+        names.append(f"{stem}.xhtml")
+    return names
 
 
 def _notes_position(chapters: list[Chapter]) -> int:
@@ -203,14 +242,11 @@ def _notes_position(chapters: list[Chapter]) -> int:
 
 
 def _has_note_refs(chapter: Chapter) -> bool:
-    return any(isinstance(n, NoteRef) for n in iter_block_inlines(chapter.blocks))
+    return any(isinstance(n, NoteRef) for n in descendants((chapter.title, chapter.blocks)))
 
 
-def _chapter_part(chapter: Chapter, number: int) -> Part:
+def _chapter_part(chapter: Chapter, file: str) -> Part:
     epub_type, role = CHAPTER_SEMANTICS.get(chapter.type, ("chapter", "doc-chapter"))
-    # Plain ASCII file names: some reading systems mishandle others.
-    name = chapter.id if re.fullmatch(r"[A-Za-z][\w.-]*", chapter.id, re.ASCII) else None
-    file = f"{name or f'chapter-{number}'}.xhtml"
     return Part("chapter", chapter.id, file, chapter.title_text, epub_type, role, chapter)
 
 
@@ -255,25 +291,30 @@ def anchor_files(document: Document, parts: Iterable[Part]) -> dict[str, str]:
             for series in document.note_series:
                 files[f"{series.id}-notes"] = part.file
                 files.update({note.id: part.file for note in series.notes})
+                written = (i for note in series.notes for i in _ids_written_in(note.children))
+                files.update(dict.fromkeys(written, part.file))
     return files
 
 
 def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
-    for block in iter_blocks(chapter.blocks):
-        block_id = getattr(getattr(block, "attrs", None), "id", "")
-        if block_id:
-            yield block_id
     yield f"{chapter.id}-title"
-    for node in [*iter_inlines(chapter.title), *iter_block_inlines(chapter.blocks)]:
+    for node in descendants((chapter.title, chapter.blocks)):
         if isinstance(node, NoteRef):
             yield node.ref_id
-        elif isinstance(node, Span | HtmlInline) and node.attrs.id:
-            yield node.attrs.id
+        else:
+            yield from _written_id(node)
 
 
-def images_in(document: Document) -> Iterator[Image]:
-    """Every image in the book, figures and inline images alike."""
-    return (image for _, image in chapter_images(document.chapters))
+def _ids_written_in(blocks: tuple[Block, ...]) -> Iterator[str]:
+    """The ids the author wrote inside a note's text."""
+    for node in descendants(blocks):
+        yield from _written_id(node)
+
+
+def _written_id(node: Node) -> Iterator[str]:
+    attrs = getattr(node, "attrs", None)
+    if isinstance(attrs, Attrs) and attrs.id:
+        yield attrs.id
 
 
 # ------------------------------------------------------------------ rendering

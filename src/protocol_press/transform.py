@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 
-from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, has_errors, warning
-from .metadata import is_language_tag
+from . import checks
+from .diagnostics import Diagnostic, ManuscriptError, error, has_errors, warning
 from .model import (
     BLOCK_CONTAINERS,
     INLINE_CONTAINERS,
@@ -22,13 +22,10 @@ from .model import (
     Block,
     BulletList,
     Chapter,
-    Div,
     Document,
     Figure,
     Heading,
-    HtmlBlock,
     HtmlInline,
-    Image,
     Inline,
     Link,
     Metadata,
@@ -42,8 +39,10 @@ from .model import (
     Table,
     TableCell,
     Text,
+    plain_text,
+    slugify,
 )
-from .parser import ParsedManuscript, plain_text, slugify
+from .parser import ParsedManuscript
 
 InlineMap = Callable[[tuple[Inline, ...]], tuple[Inline, ...]]
 
@@ -83,38 +82,6 @@ def map_nested(nodes: tuple[Inline, ...], fn: Callable[[Inline], Inline]) -> tup
             node = replace(node, children=map_nested(node.children, fn))
         out.append(fn(node))
     return tuple(out)
-
-
-def iter_inlines(nodes: Iterable[Inline]) -> Iterator[Inline]:
-    """Every inline node, depth first, in reading order."""
-    for node in nodes:
-        yield node
-        if isinstance(node, INLINE_CONTAINERS):
-            yield from iter_inlines(node.children)
-
-
-def iter_block_inlines(blocks: Iterable[Block]) -> Iterator[Inline]:
-    """Every inline node inside the blocks, in reading order."""
-    collected: list[Inline] = []
-
-    def collect(run: tuple[Inline, ...]) -> tuple[Inline, ...]:
-        collected.extend(iter_inlines(run))
-        return run
-
-    for block in blocks:
-        map_inlines(block, collect)
-    return iter(collected)
-
-
-def iter_blocks(blocks: Iterable[Block]) -> Iterator[Block]:
-    """Every block, nested ones included, in reading order."""
-    for block in blocks:
-        yield block
-        if isinstance(block, BLOCK_CONTAINERS):
-            yield from iter_blocks(block.children)
-        elif isinstance(block, BulletList | OrderedList):
-            for item in block.items:
-                yield from iter_blocks(item.children)
 
 
 # -------------------------------------------------------------- typography
@@ -267,7 +234,9 @@ class _NoteNumbering:
             note = replace(definition, series=series, number=self.counters[series])
         note = replace(note, references=note.references + 1)
         self.numbered[key] = note
-        return replace(ref, series=series, number=note.number, occurrence=note.references)
+        # A note cited again from a chapter of another series stays in the series
+        # that cited it first: the reference links there, with that series' number.
+        return replace(ref, series=note.series, number=note.number, occurrence=note.references)
 
     def series(self, metadata: Metadata) -> tuple[NoteSeries, ...]:
         ordered = sorted(self.numbered.values(), key=lambda n: n.number)
@@ -288,34 +257,6 @@ def _undefined(ref: NoteRef) -> Diagnostic:
     )
 
 
-# Kobo pops up a note only when its text is shorter than this; a longer one opens as a page.
-POPUP_LIMIT = 5000
-
-
-def _long_notes(notes: Iterable[Note]) -> Iterator[Diagnostic]:
-    for note in notes:
-        length = sum(len(n.text) for n in iter_block_inlines(note.children) if isinstance(n, Text))
-        if length >= POPUP_LIMIT:
-            yield warning(
-                note.pos,
-                "note-long",
-                f"note [^{note.label}] has {length} characters: e-readers will not pop it up",
-                f"keep notes under {POPUP_LIMIT} characters, or move the text into an appendix",
-            )
-
-
-def _nested_note_refs(notes: Iterable[Note]) -> Iterator[Diagnostic]:
-    for note in notes:
-        for node in iter_block_inlines(note.children):
-            if isinstance(node, NoteRef):
-                yield error(
-                    node.pos,
-                    "note-nested",
-                    "a note cannot contain another note",
-                    "move the inner note's text into the note itself",
-                )
-
-
 # ---------------------------------------------------------------------- ids
 
 
@@ -328,60 +269,12 @@ def assign_heading_ids(
     return tuple(replace(c, blocks=tuple(_ids_in(c.blocks, used))) for c in chapters)
 
 
-_PAGE_ID = re.compile(r"page-\d+")  # the EPUB's page-break markers
-
-
 def book_ids(chapters: Sequence[Chapter], notes: Iterable[Note]) -> set[str]:
     """The ids the tool itself gives: parts, chapter titles, notes, note references."""
     ids = set(TEMPLATE_IDS) | {f"{c.id}-title" for c in chapters}
     for note in notes:
         ids |= {note.id, *note.ref_ids(), f"{note.series}-notes", f"{note.series}-notes-title"}
     return ids
-
-
-def explicit_ids(
-    chapters: Sequence[Chapter], notes: Iterable[Note] = ()
-) -> Iterator[tuple[str, SourcePos]]:
-    """Every id the author wrote in the chapters and the notes, where it is written."""
-    for chapter in chapters:
-        for node in iter_inlines(chapter.title):
-            if isinstance(node, Span | HtmlInline) and node.attrs.id:
-                yield node.attrs.id, chapter.pos
-    bodies = [c.blocks for c in chapters] + [n.children for n in notes]
-    for blocks in bodies:
-        for block in iter_blocks(blocks):
-            if isinstance(block, Heading | Div | HtmlBlock) and block.attrs.id:
-                yield block.attrs.id, block.pos
-            if isinstance(block, Paragraph | Heading | Plain):
-                for node in iter_inlines(block.children):
-                    if isinstance(node, Span | HtmlInline) and node.attrs.id:
-                        yield node.attrs.id, block.pos
-
-
-def _clashing_ids(
-    chapters: Sequence[Chapter], notes: Sequence[Note], tools: set[str]
-) -> Iterator[Diagnostic]:
-    """Ids the author wrote twice, or that the tool gives to something else.
-
-    Chapters' ids are unique already (``parser._unique_chapter_ids``)."""
-    seen: set[str] = {c.id for c in chapters}
-    chapter_ids = [(c.id, c.pos) for c in chapters if c.id_given]
-    for element_id, pos in [*chapter_ids, *explicit_ids(chapters, notes)]:
-        if element_id in tools or _PAGE_ID.fullmatch(element_id):
-            yield error(
-                pos,
-                "id-reserved",
-                f"the id '{element_id}' is one that protocol-press gives to a part of the book",
-                "choose another id, for example one with a word of your own in it",
-            )
-        elif element_id in seen and (element_id, pos) not in chapter_ids:
-            yield error(
-                pos,
-                "id-duplicate",
-                f"the id '{element_id}' is given to two elements of the book",
-                "an id names one place: give one of them another id",
-            )
-        seen.add(element_id)
 
 
 def _ids_in(blocks: Iterable[Block], used: set[str]) -> Iterator[Block]:
@@ -399,121 +292,21 @@ def _ids_in(blocks: Iterable[Block], used: set[str]) -> Iterator[Block]:
         yield block
 
 
-def _anchor_ids(chapters: Sequence[Chapter]) -> set[str]:
-    ids = {c.id for c in chapters}
-    for chapter in chapters:
-        for block in iter_blocks(chapter.blocks):
-            if isinstance(block, Heading | Div | HtmlBlock) and block.attrs.id:
-                ids.add(block.attrs.id)
-        for node in iter_block_inlines(chapter.blocks):
-            if isinstance(node, Span | HtmlInline) and node.attrs.id:
-                ids.add(node.attrs.id)
-    return ids
-
-
-def _broken_links(chapters: Sequence[Chapter], extra_ids: set[str]) -> Iterator[Diagnostic]:
-    ids = _anchor_ids(chapters) | extra_ids
-    for chapter in chapters:
-        for node in iter_block_inlines(chapter.blocks):
-            if isinstance(node, Link) and node.target.startswith("#") and node.anchor not in ids:
-                yield error(
-                    node.pos or chapter.pos,
-                    "link-anchor",
-                    f"the link points at '#{node.anchor}', which is not in the book",
-                    "link to a chapter or heading id, for example [see the protocol](#protocol)",
-                )
-
-
-def chapter_images(chapters: Iterable[Chapter]) -> Iterator[tuple[Chapter, Image]]:
-    """Every image of the chapters with its chapter: figures first, then inline images."""
-    for chapter in chapters:
-        for block in iter_blocks(chapter.blocks):
-            if isinstance(block, Figure):
-                yield chapter, block.image
-        for node in iter_block_inlines(chapter.blocks):
-            if isinstance(node, Image):
-                yield chapter, node
-
-
-def _images_without_alt(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
-    for chapter, image in chapter_images(chapters):
-        if not image.alt.strip():
-            yield error(
-                image.pos or chapter.pos,
-                "image-alt-missing",
-                f"image '{image.src}' has no text alternative",
-                "describe it between the brackets: ![A map of Cuba with the missile sites]"
-                f"({image.src})",
-            )
-
-
-def _blocks_with_text(chapters: Sequence[Chapter]) -> Iterator[tuple[Block, list[Inline]]]:
-    """Each block that holds inline content, with every inline node inside it."""
-    for chapter in chapters:
-        for block in iter_blocks(chapter.blocks):
-            if isinstance(block, Paragraph | Heading | Plain):
-                yield block, list(iter_inlines(block.children))
-
-
-def _bad_language_tags(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
-    hint = "use a BCP 47 tag such as en, en-GB, ru or de-CH"
-    for chapter in chapters:
-        if chapter.lang and not is_language_tag(chapter.lang):
-            yield error(
-                chapter.pos, "lang-invalid", f"'{chapter.lang}' is not a language tag", hint
-            )
-    for chapter in chapters:
-        for node in iter_inlines(chapter.title):
-            lang = node.attrs.lang if isinstance(node, Span | HtmlInline) else ""
-            if lang and not is_language_tag(lang):
-                yield error(chapter.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
-        for block in iter_blocks(chapter.blocks):  # headings, divs, raw HTML blocks
-            attrs = getattr(block, "attrs", None)
-            lang = attrs.lang if isinstance(attrs, Attrs) else ""
-            if lang and not is_language_tag(lang):
-                yield error(block.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
-    for block, nodes in _blocks_with_text(chapters):
-        for node in nodes:
-            lang = node.attrs.lang if isinstance(node, Span | HtmlInline) else ""
-            if lang and not is_language_tag(lang):
-                yield error(block.pos, "lang-invalid", f"'{lang}' is not a language tag", hint)
-
-
-def _unbalanced_brackets(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
-    for block, nodes in _blocks_with_text(chapters):
-        text = "".join(n.text for n in nodes if isinstance(n, Text))
-        if text.count("[") != text.count("]"):
-            yield warning(
-                block.pos,
-                "brackets-unbalanced",
-                f"this paragraph opens {text.count('[')} square bracket(s) "
-                f"and closes {text.count(']')}",
-                "editorial brackets come in pairs: [inserted words]",
-            )
-
-
 # --------------------------------------------------------------- the stage
 
 
-def _empty_headings(
-    chapters: Sequence[Chapter], known: Sequence[Diagnostic]
-) -> Iterator[Diagnostic]:
-    """A heading without words: nothing to show in the contents or to read out."""
-    hint = "write the heading's words after the # signs: ## The Decision"
-    untitled = {d.pos for d in known if d.code == "chapter-title-missing"}
-    for chapter in chapters:
-        if not chapter.title_text.strip() and chapter.pos not in untitled:
-            yield error(chapter.pos, "heading-empty", "this chapter's heading has no text", hint)
-        for block in iter_blocks(chapter.blocks):
-            if isinstance(block, Heading) and not plain_text(block.children).strip():
-                yield error(block.pos, "heading-empty", "this heading has no text", hint)
-
-
-def untangle_links(chapter: Chapter) -> tuple[Chapter, list[Diagnostic]]:
+def untangle_links(chapter: Chapter, found: list[Diagnostic]) -> Chapter:
     """A link holds no other link and no note reference (HTML allows no link inside a
     link): an inner link keeps its words, a note reference moves to just after the link."""
-    found: list[Diagnostic] = []
+    return replace(chapter, blocks=_untangled(chapter.blocks, found))
 
+
+def untangle_note(note: Note, found: list[Diagnostic]) -> Note:
+    """A note's links, untangled as a chapter's are (see :func:`untangle_links`)."""
+    return replace(note, children=_untangled(note.children, found))
+
+
+def _untangled(blocks: tuple[Block, ...], found: list[Diagnostic]) -> tuple[Block, ...]:
     def run(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
         out: list[Inline] = []
         for node in nodes:
@@ -527,8 +320,7 @@ def untangle_links(chapter: Chapter) -> tuple[Chapter, list[Diagnostic]]:
                 out.append(node)
         return tuple(out)
 
-    blocks = tuple(map_inlines(b, run) for b in chapter.blocks)
-    return replace(chapter, blocks=blocks), found
+    return tuple(map_inlines(b, run) for b in blocks)
 
 
 def _is_link(node: Inline) -> bool:
@@ -584,33 +376,69 @@ def build_document(
 ) -> tuple[Document, list[Diagnostic]]:
     """Number, typeset and check; raise if anything stops the build, else return warnings."""
     diagnostics = list(parsed.diagnostics)
-    untangled = [untangle_links(c) for c in parsed.chapters]
-    diagnostics += [d for _, found in untangled for d in found]
-    diagnostics += list(_empty_headings(parsed.chapters, parsed.diagnostics))
-    numbering = _NoteNumbering(dict(parsed.notes))
-    chapters = tuple(numbering.chapter(c) for c, _ in untangled)
+    found: list[Diagnostic] = []
+    chapters = tuple(untangle_links(c, found) for c in parsed.chapters)
+    definitions = {key: untangle_note(note, found) for key, note in parsed.notes.items()}
+    diagnostics += found
+    numbering = _NoteNumbering(definitions)
+    chapters = tuple(numbering.chapter(c) for c in chapters)
     diagnostics += numbering.diagnostics
-    diagnostics += list(_nested_note_refs(parsed.notes.values()))
-    diagnostics += list(_long_notes(parsed.notes.values()))
-    notes = [n for series in numbering.series(metadata) for n in series.notes]
+    series = numbering.series(metadata)
+    chapters, series = resolve_file_links(chapters, series)
+    notes = [n for s in series for n in s.notes]
+    diagnostics += checks.check_document(chapters, notes, parsed.diagnostics)
+    diagnostics += list(checks.nested_note_refs(definitions.values()))
+    diagnostics += list(checks.long_notes(definitions.values()))
     tools = book_ids(chapters, notes)
-    diagnostics += list(_clashing_ids(chapters, notes, tools))
-    taken = tools | {element_id for element_id, _ in explicit_ids(chapters, notes)}
+    diagnostics += list(checks.clashing_ids(chapters, notes, tools))
+    taken = tools | {element_id for element_id, _ in checks.explicit_ids(chapters, notes)}
     chapters = assign_heading_ids(chapters, taken)
-    diagnostics += list(_broken_links(chapters, extra_ids or set()))
-    diagnostics += list(_images_without_alt(chapters))
-    diagnostics += list(_bad_language_tags(chapters))
-    diagnostics += list(_unbalanced_brackets(chapters))
+    diagnostics += list(checks.broken_links(chapters, notes, extra_ids or set()))
     if has_errors(diagnostics):
         raise ManuscriptError(sorted(diagnostics, key=_order))
     if metadata.editorial_brackets:
         chapters = tuple(_mark_editorial(c) for c in chapters)
     chapters = tuple(_typeset_chapter(c) for c in chapters)
-    series = tuple(
-        replace(s, notes=tuple(_typeset_note(n) for n in s.notes))
-        for s in numbering.series(metadata)
-    )
+    series = tuple(replace(s, notes=tuple(_typeset_note(n) for n in s.notes)) for s in series)
     return Document(metadata, chapters, series), diagnostics
+
+
+# ------------------------------------------------------------- file links
+
+
+def resolve_file_links(
+    chapters: tuple[Chapter, ...], series: tuple[NoteSeries, ...]
+) -> tuple[tuple[Chapter, ...], tuple[NoteSeries, ...]]:
+    """Links to the manuscript's own files (``[the appendix](appendix.md)``) become links
+    to the chapter they hold; links to other files are left for ``checks.file_links``."""
+
+    def resolver(path: str) -> Callable[[Inline], Inline]:
+        def resolve(node: Inline) -> Inline:
+            if isinstance(node, Link) and checks.is_file_link(node.target):
+                target = checks.file_link_target(node.target, path, chapters)
+                return node if target is None else replace(node, target=target)
+            return node
+
+        return resolve
+
+    def in_blocks(blocks: tuple[Block, ...], path: str) -> tuple[Block, ...]:
+        return tuple(map_inlines(b, lambda run: map_nested(run, resolver(path))) for b in blocks)
+
+    resolved = tuple(
+        replace(
+            c,
+            title=map_nested(c.title, resolver(c.pos.path)),
+            blocks=in_blocks(c.blocks, c.pos.path),
+        )
+        for c in chapters
+    )
+    notes = tuple(
+        replace(
+            s, notes=tuple(replace(n, children=in_blocks(n.children, n.pos.path)) for n in s.notes)
+        )
+        for s in series
+    )
+    return resolved, notes
 
 
 _EDITORIAL = re.compile(r"\[[^\[\]]+\]")

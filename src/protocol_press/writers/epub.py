@@ -16,8 +16,9 @@ touching our content and fix what it gets wrong (see shared/docs/libraries.md):
 from __future__ import annotations
 
 import io
+import itertools
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -25,8 +26,8 @@ from ebooklib import epub
 
 from .. import __version__
 from ..accessibility import BookFacts, accessibility_claims
-from ..cover import generate_cover
 from ..adapters.ebooklib import new_book, set_title_id, write_book
+from ..cover import generate_cover
 from ..model import Contributor, Document, Metadata
 from ..render import DEFAULT_LABELS, Asset, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
@@ -221,7 +222,7 @@ def _add_documents(
         if starts:
             xhtml = insert_page_breaks(xhtml, part.id, starts)
         item = epub.EpubItem(
-            uid=part.id,
+            uid=part.package_id,
             file_name=part.file,
             media_type=XHTML,
             content=xhtml.encode("utf-8"),
@@ -242,20 +243,20 @@ def _guide(renderer: Renderer) -> list[dict[str, str]]:
     return guide
 
 
-def _ncx_entries(entries: Iterable[TocEntry], renderer: Renderer) -> list[Any]:
-    """The NCX for older readers mirrors the navigation document."""
+def _ncx_entries(
+    entries: Iterable[TocEntry], renderer: Renderer, numbers: Iterator[int] | None = None
+) -> list[Any]:
+    """The NCX for older readers mirrors the navigation document. Its navPoints are
+    numbered (``nav-1``, ``nav-2``): the NCX's ids must be XML names, which the ids an
+    author gives a chapter or a heading need not be."""
+    numbers = numbers if numbers is not None else itertools.count(1)
     out: list[Any] = []
     for entry in entries:
-        link = epub.Link(renderer.href(entry.target), entry.title, f"nav-{entry.target}")
         if entry.children:
-            out.append(
-                (
-                    epub.Section(entry.title, renderer.href(entry.target)),
-                    _ncx_entries(entry.children, renderer),
-                )
-            )
+            section = epub.Section(entry.title, renderer.href(entry.target))
+            out.append((section, _ncx_entries(entry.children, renderer, numbers)))
         else:
-            out.append(link)
+            out.append(epub.Link(renderer.href(entry.target), entry.title, f"nav-{next(numbers)}"))
     return out
 
 

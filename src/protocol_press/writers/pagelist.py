@@ -179,6 +179,7 @@ def _text_positions(block: Any, offsets: Sequence[int]) -> dict[int, tuple[Any, 
     wanted = iter(offsets)
     target = next(wanted, None)
     counted = 0
+    last_letter: tuple[Any, str, int] | None = None
     for owner, attribute in _text_slots(block):
         text = getattr(owner, attribute) or ""
         for index, char in enumerate(text):
@@ -191,6 +192,11 @@ def _text_positions(block: Any, offsets: Sequence[int]) -> dict[int, tuple[Any, 
                 found[target] = (owner, attribute, start)
                 target = next(wanted, None)
             counted += 1
+            last_letter = (owner, attribute, index + 1)
+    if target is not None and target == counted and last_letter is not None:
+        # The page begins after the block's last letter (with an image, or a full
+        # stop): its marker follows the last word.
+        found[target] = last_letter
     return found
 
 
