@@ -8,6 +8,8 @@ once, at the end of the session, over all of them (see ``test_epubcheck.py``).
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +21,14 @@ from hypothesis.configuration import set_hypothesis_home_dir
 from helpers import (
     FIXTURES,
     REPO,
+    TESTS,
     Book,
     EpubCheckReport,
     EpubRegistry,
     build_book,
     java_available,
-    run_epubcheck,
 )
+from protocol_press.validators import run_epubcheck
 
 # Hypothesis keeps its caches outside the repository.
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
@@ -149,3 +152,43 @@ def epubcheck_reports(
     if not java_available():
         pytest.skip("java is not installed: EPUBCheck needs a Java runtime")
     return run_epubcheck(built_epubs.paths, tmp_path_factory.mktemp("epubcheck"))
+
+
+# ------------------------------------------------------------------ Ace by DAISY
+# Ace runs in Debian's Chromium (``ace-puppeteer``; the Electron build does not start
+# here). Its npm package is pinned in ``tests/ace/package.json`` and installed on
+# first use; ``protocol_press.validators.run_ace`` runs it, for the tests and for
+# `protocol-press check` alike.
+
+ACE_DIR = TESTS / "ace"
+ACE = ACE_DIR / "node_modules" / ".bin" / "ace-puppeteer"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def install_ace() -> None:
+    if ACE.exists():
+        return
+    if shutil.which("npm") is None:
+        pytest.fail("npm is missing: Ace needs Node.js and npm (apt-get install nodejs npm)")
+    environment = {
+        **os.environ,
+        "PUPPETEER_SKIP_DOWNLOAD": "1",
+        "ELECTRON_SKIP_BINARY_DOWNLOAD": "1",
+    }
+    subprocess.run(
+        ["npm", "ci", "--no-audit", "--no-fund"],
+        cwd=ACE_DIR,
+        env=environment,
+        check=True,
+        timeout=600,
+    )
+
+
+@pytest.fixture(scope="session")
+def ace() -> dict[str, str]:
+    """Ace, installed: what ``protocol-press check`` reads to find and start it
+    (``PROTOCOL_PRESS_ACE``, ``PUPPETEER_EXECUTABLE_PATH``)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is missing (apt-get install chromium): Ace runs in it")
+    install_ace()
+    return {"PROTOCOL_PRESS_ACE": str(ACE), "PUPPETEER_EXECUTABLE_PATH": str(CHROMIUM)}

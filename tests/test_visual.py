@@ -311,10 +311,15 @@ def edition_pages(edition: Book) -> list[Image.Image]:
 def test_rendering_the_same_pdf_twice_gives_the_same_pixels(
     edition: Book, edition_pages: list[Image.Image]
 ) -> None:
+    """The first row of the table above: a second rendering is no noise at all, by bytes
+    and by both checks (the comparison sees a difference in the pixels it is given)."""
     assert edition.pdf is not None
     again = render_pages(edition.pdf)
+    assert len(again) == len(edition_pages)
     assert [p.tobytes() for p in again] == [p.tobytes() for p in edition_pages]
-    assert all(c.changed_pixels == c.row_difference == 0 for c in compare_pages(again, again))
+    compared = compare_pages(edition_pages, again)
+    assert len(compared) == len(edition_pages)
+    assert [c.describe() for c in compared if c.changed_pixels or c.row_difference] == []
 
 
 def with_gamma(gamma: float) -> Callable[[Image.Image], Image.Image]:
@@ -397,7 +402,7 @@ def test_a_paragraph_moved_by_2pt_fails(edition_pages: list[Image.Image], tmp_pa
 
 @pytest.mark.parametrize(
     ("old", "new"),
-    [("the tenth day", "the ninth day"), ("in the Kremlin", "in the Kermlin")],
+    [("nine days after", "five days after"), ("shown photographs", "shown photogrpahs")],
     ids=["another-word", "two-letters-swapped"],
 )
 def test_one_changed_word_fails(

@@ -12,6 +12,8 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
+import signal
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -652,15 +654,30 @@ def _replace_all(out_dir: Path, name: str, rendered: dict[str, bytes]) -> list[P
         for ending, data in rendered.items():
             final = out_dir / f"{name}{ending}"
             handle, temp_name = tempfile.mkstemp(prefix=f".{name}.", suffix=".part", dir=out_dir)
+            staged.append((Path(temp_name), final))  # removed below if the build stops
             with os.fdopen(handle, "wb") as temp:
                 temp.write(data)
                 temp.flush()
+                _pause_for_tests(f"write-{len(staged)}")
                 os.fsync(temp.fileno())
-            staged.append((Path(temp_name), final))
-        for temp_path, final in staged:
+        for number, (temp_path, final) in enumerate(staged, 1):
             temp_path.chmod(0o644)
             temp_path.replace(final)
+            _pause_for_tests(f"replace-{number}")
     finally:
         for temp_path, _ in staged:
             temp_path.unlink(missing_ok=True)
     return [final for _, final in staged]
+
+
+def _pause_for_tests(step: str) -> None:
+    """A point where tests/test_interrupt.py stops a build; inert unless it is asked for.
+
+    With ``PROTOCOL_PRESS_PAUSE_WRITING`` set to this ``step`` (``write-2``: the second
+    output's bytes are in its temporary file, not yet synced or closed; ``replace-1``:
+    the first output has replaced the old file), the build says so on stderr and
+    waits for a signal, so the test stops it exactly there rather than after a delay.
+    """
+    if os.environ.get("PROTOCOL_PRESS_PAUSE_WRITING") == step:
+        print(f"protocol-press: paused at {step}", file=sys.stderr, flush=True)
+        signal.pause()

