@@ -207,6 +207,10 @@ def _build_read(
         with stage("html"):
             rendered[".html"] = _web(book)
     result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
+    with stage("verify"):  # a broken book is never written: a bug, named at its line
+        from .verify import verify_outputs
+
+        verify_outputs(rendered, document, manuscript.name)
     with stage("write"):
         result.outputs = write_outputs(out_dir, manuscript.name, rendered)
     if options.record:

@@ -86,3 +86,11 @@ class ToolError(Exception):
 
     def __reduce__(self) -> tuple[type[ToolError], tuple[str, str]]:
         return (ToolError, (self.message, self.hint))
+
+
+class BrokenOutputError(ToolError):
+    """An output the build made would not pass validation (``verify``): a bug of the
+    tool, caught before anything was written."""
+
+    def __reduce__(self) -> tuple[type[BrokenOutputError], tuple[str, str]]:
+        return (BrokenOutputError, (self.message, self.hint))
