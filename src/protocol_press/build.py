@@ -94,6 +94,7 @@ class BuildResult:
     outputs: list[Path] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    inputs: BuildInputs = field(default_factory=lambda: BuildInputs((), ()))  # what it read
 
 
 Progress = Callable[[str], None]
@@ -163,7 +164,8 @@ def _build_read(
             pending[paper, marks] = _submit_whole(book, paper, marks, pool, options)
     cover = _generated_cover(book) if pending and "epub" in options.formats else None
     # What the build read, hashed for its record (``cache``) while the workers lay out.
-    read = read_inputs(target, options.settings(), _inputs(book)) if options.record else None
+    result.inputs = _inputs(book)
+    read = read_inputs(target, options.settings(), result.inputs) if options.record else None
     if pending:  # This process finishes their PDFs' tags (``finish_tags``, with pikepdf):
         from .writers import pdftags  # noqa: F401  (loaded while the workers lay out)
         from .writers.whole import finish_tags
@@ -218,15 +220,16 @@ def _build_read(
 
 
 def _inputs(book: _Book) -> BuildInputs:
-    """What the build read: the manuscript folder (or the single file), images, styles."""
+    """What the build read: the manuscript's files (and its folder), images, styles."""
     manuscript = book.manuscript
-    files = [asset.source for asset in book.assets.values()]
+    files = [source.path for source in manuscript.sources]
+    files += [asset.source for asset in book.assets.values()]
     trees = list(book.styles.folders)
-    if manuscript.folder is None:
-        files += [source.path for source in manuscript.sources]
-    else:  # the project's styles/ counts even before it exists: creating it is a change
+    if manuscript.folder is not None:
+        files.append(manuscript.folder / METADATA_FILE)
+        # the project's styles/ counts even before it exists: creating it is a change
         trees += [manuscript.folder, manuscript.root / STYLES_DIR]
-    return BuildInputs(tuple(files), tuple(trees))
+    return BuildInputs(tuple(files), tuple(trees), manuscript.folder)
 
 
 @dataclass(frozen=True, slots=True)

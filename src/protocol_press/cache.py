@@ -51,8 +51,11 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 class BuildInputs:
     """What a build read, as the build knows it after reading the manuscript."""
 
-    files: tuple[Path, ...]  # single files: the manuscript, its images
+    files: tuple[Path, ...]  # single files: the manuscript's text and metadata, its images
     trees: tuple[Path, ...]  # folders read as a whole: the manuscript folder, styles
+    # The manuscript folder (also in ``trees``: the record counts all of it); ``preview``
+    # watches only its ``files`` and the Markdown files that may become chapters.
+    folder: Path | None = None
 
 
 @dataclass(frozen=True, slots=True)
