@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -95,8 +96,17 @@ def numbered_pdf(pages: int, size: tuple[float, float] = A4_PORTRAIT) -> bytes:
     return buffer.getvalue()
 
 
+# A hyphen the layout added at a line's end is marked content with /ActualText (see
+# writers/pdftext.py). PDFium 2.x places the characters it reads from such a span
+# inside a form XObject (a booklet's page) at the page's own coordinates, untransformed,
+# so a query by area finds them on the wrong half of the sheet: those lines, made of
+# nothing but hyphens and PDFium's hyphen marker (U+0002), say nothing of the page.
+_STRAY_HYPHENS = re.compile("[-\x02]+")
+
+
 def last_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    lines = [line for line in lines if not _STRAY_HYPHENS.fullmatch(line)]
     return lines[-1] if lines else BLANK
 
 

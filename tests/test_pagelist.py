@@ -60,6 +60,7 @@ def pdf_body_texts(path: Path) -> list[str]:
 def pdf_first_words(page: str) -> list[str]:
     lines = [normalise_space(line) for line in page.replace("\r", "\n").split("\n")]
     text = " ".join(line for line in lines if line)
+    text = text.replace("\x02", "")  # PDFium's mark of a line-end hyphen it removed
     text = re.sub(r"(\w)[\u2010\u00ad] (\w)", r"\1\2", text)  # a word hyphenated at a line end
     return words(text)[:WORDS]
 

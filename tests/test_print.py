@@ -34,6 +34,7 @@ def body_lines(page: pdfium.PdfPage) -> list[str]:
     top, _, bottom, _ = MARGINS
     width, height = page.get_size()
     text = page.get_textpage().get_text_bounded(0, bottom, width, height - top)
+    text = text.replace("\x02", "")  # PDFium's mark of a line-end hyphen it removed
     return [normalise_space(line) for line in re.split(r"[\r\n]+", text) if line.strip()]
 
 

@@ -218,10 +218,11 @@ def lay_out_html(
 
 
 def write_pdf(layout: Layout, identifier: str) -> bytes:
-    """The laid-out book as a tagged PDF/UA-1 file, running heads and folios as artifacts."""
-    from .pdftags import mark_orphans_as_artifacts  # (pikepdf: not before it is needed)
+    """The laid-out book as a tagged PDF/UA-1 file, running heads and folios as artifacts,
+    its text layer fixed (``pdftags.finish``)."""
+    from .pdftags import finish  # (pikepdf: not before it is needed)
 
-    return mark_orphans_as_artifacts(write_raw_pdf(layout, identifier))
+    return finish(write_raw_pdf(layout, identifier))
 
 
 def write_raw_pdf(layout: Layout, identifier: str, tagged: bool = True) -> bytes:

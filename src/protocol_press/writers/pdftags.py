@@ -13,6 +13,10 @@ sequence, and drops it from the parent tree.
 
 It also gives each table header cell its ``/Scope`` (WeasyPrint drops the HTML
 ``scope``): a header in the table's head heads its column, any other its row.
+
+``finish`` runs these and the text layer's fixes (``pdftext``: line-end hyphens,
+struck-through text) in one pass over the file: every print PDF goes through it, a
+whole edition's and each chunk's alike.
 """
 
 from __future__ import annotations
@@ -23,22 +27,39 @@ from typing import Any
 
 import pikepdf
 
+from .pdftext import fix_text_layer, parent_array
+
+
+def finish(data: bytes) -> bytes:
+    """The PDF with its tags finished (``mark_orphans_as_artifacts``) and its text layer
+    fixed (``pdftext.fix_text_layer``)."""
+    with pikepdf.open(io.BytesIO(data)) as pdf:
+        changed = _finish_tags(pdf) | fix_text_layer(pdf)
+        return _saved(pdf) if changed else data
+
 
 def mark_orphans_as_artifacts(data: bytes) -> bytes:
     """The PDF with unreachable tagged content (margin boxes) marked as artifacts."""
     with pikepdf.open(io.BytesIO(data)) as pdf:
-        root = pdf.Root.get("/StructTreeRoot")
-        if root is None:
-            return data
-        reachable = {element.objgen for element in _elements(root)}
-        changed = _scope_header_cells(root)
-        for page in pdf.pages:
-            changed |= _mark_page(pdf, page, reachable)
-        if not changed:
-            return data
-        out = io.BytesIO()
-        pdf.save(out, deterministic_id=True, compress_streams=True)
-        return out.getvalue()
+        return _saved(pdf) if _finish_tags(pdf) else data
+
+
+def _finish_tags(pdf: pikepdf.Pdf) -> bool:
+    """Artifacts and header scopes in an open file; whether anything changed."""
+    root = pdf.Root.get("/StructTreeRoot")
+    if root is None:
+        return False
+    reachable = {element.objgen for element in _elements(root)}
+    changed = _scope_header_cells(root)
+    for page in pdf.pages:
+        changed |= _mark_page(pdf, page, reachable)
+    return changed
+
+
+def _saved(pdf: pikepdf.Pdf) -> bytes:
+    out = io.BytesIO()
+    pdf.save(out, deterministic_id=True, compress_streams=True)
+    return out.getvalue()
 
 
 def _elements(node: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
@@ -71,7 +92,7 @@ def _scope_header_cells(node: pikepdf.Object, in_head: bool = False) -> bool:
 
 
 def _mark_page(pdf: pikepdf.Pdf, page: pikepdf.Page, reachable: set[tuple[int, int]]) -> bool:
-    parents = _parent_array(pdf, page)
+    parents = parent_array(pdf, page)
     if parents is None:
         return False
     orphans = {
@@ -97,19 +118,6 @@ def _mark_page(pdf: pikepdf.Pdf, page: pikepdf.Page, reachable: set[tuple[int, i
     for mcid in orphans:
         parents[mcid] = None
     return True
-
-
-def _parent_array(pdf: pikepdf.Pdf, page: pikepdf.Page) -> pikepdf.Array | None:
-    """The parent tree's entry for a page: its structure element for each MCID."""
-    key = page.obj.get("/StructParents")
-    if key is None:
-        return None
-    numbers = pdf.Root.StructTreeRoot.ParentTree.get("/Nums", pikepdf.Array())
-    for index in range(0, len(numbers), 2):
-        if int(numbers[index]) == int(key):
-            entry = numbers[index + 1]
-            return entry if isinstance(entry, pikepdf.Array) else None
-    return None
 
 
 def _mcid(operands: list[pikepdf.Object]) -> int | None:

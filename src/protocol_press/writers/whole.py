@@ -66,7 +66,8 @@ def lay_out_whole(job: WholeJob) -> ParallelEdition:
 
 def finish_tags(edition: ParallelEdition) -> ParallelEdition:
     """The edition of ``lay_out_whole`` with its PDF's tags finished, as ``pdf.write_pdf``
-    finishes them: running heads and folios as artifacts, header cells scoped."""
-    from .pdftags import mark_orphans_as_artifacts
+    finishes them: running heads and folios as artifacts, header cells scoped, the text
+    layer fixed (``pdftags.finish``)."""
+    from .pdftags import finish
 
-    return replace(edition, pdf=mark_orphans_as_artifacts(edition.pdf)) if edition.pdf else edition
+    return replace(edition, pdf=finish(edition.pdf)) if edition.pdf else edition
