@@ -165,3 +165,23 @@ def test_derived_identifier_differs_between_books(change: dict[str, str]) -> Non
     first, _ = parse_metadata(base, POS)
     other, _ = parse_metadata({**base, **change}, POS)
     assert first.identifier != other.identifier
+
+
+def test_suggested_citation_is_prose_for_the_imprint() -> None:
+    metadata, warnings = parse_metadata(
+        {"title": "T", "suggested-citation": 'A Body, "Protocol No. 61", edition of 2026.'}, POS
+    )
+    assert metadata.suggested_citation == "A Body, “Protocol No. 61”, edition of 2026."
+    assert warnings == []
+
+
+def test_a_misspelt_suggested_citation_is_still_a_warning_with_a_suggestion() -> None:
+    metadata, warnings = parse_metadata({"title": "T", "suggested-citaton": "A Body."}, POS)
+    (warning,) = warnings
+    assert warning.code == "metadata-unknown"
+    assert "did you mean 'suggested-citation'?" in warning.hint
+    assert metadata.suggested_citation == ""
+
+
+def test_suggested_citation_must_be_text() -> None:
+    assert errors_of({"title": "T", "suggested-citation": ["A", "list"]}) == ["metadata-type"]

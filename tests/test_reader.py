@@ -39,6 +39,7 @@ def test_project_folder_is_read_in_the_listed_chapter_order() -> None:
         "introduction.md",
         "protocol.md",
         "about.md",
+        "method.md",
     ]
     assert manuscript.metadata["title"] == "Protocol No. 61"
     assert manuscript.name == "protocol-61"

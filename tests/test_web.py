@@ -73,7 +73,13 @@ def test_landmarks_language_and_contents(pages: dict[str, Path]) -> None:
     assert root.xpath("//meta[@name='viewport']")
     (toc,) = root.xpath("//nav[@role='doc-toc']")
     entries = [normalise_space(a.text_content()) for a in toc.xpath("./ol/li/a")]
-    assert entries == ["Introduction", "Protocol No. 61", "Notes", "About the Document"]
+    assert entries == [
+        "Introduction",
+        "Protocol No. 61",
+        "Notes",
+        "About the Document",
+        "Editorial Method",
+    ]
     (main,) = root.xpath("//main")
     assert main.xpath("./section[@id='introduction']")
     (skip,) = root.xpath("//a[@class='skip-link']")

@@ -451,6 +451,7 @@ class Metadata:
     issuing_body: str = ""
     note_series: tuple[tuple[str, str], ...] = ()
     edition_note: str = ""
+    suggested_citation: str = ""
     accessibility: AccessibilityClaims = field(default_factory=AccessibilityClaims)
     editorial_brackets: bool = False
     print_options: PrintOptions = field(default_factory=PrintOptions)

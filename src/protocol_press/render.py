@@ -78,6 +78,7 @@ DEFAULT_LABELS: dict[str, str] = {
     "title_page": "Title page",
     "source": "Source",
     "edition": "This edition",
+    "suggested_citation": "Suggested citation",
     "identifier": "Identifier",
     "set_in": "Set in Linux Libertine.",
 }
