@@ -31,7 +31,6 @@ from protocol_press.model import Document
 from protocol_press.options import BuildOptions
 from protocol_press.parser import ParsedText, parse_manuscript, parse_source
 from protocol_press.reader import Manuscript, TextSource, normalize_text
-from protocol_press.render import DEFAULT_LABELS
 from protocol_press.transform import build_document
 from protocol_press.validators import EpubCheckReport as EpubCheckReport  # for the tests
 
@@ -468,7 +467,7 @@ def pdf_page_texts(path: Path) -> list[str]:
 
 def pdf_reading_text(path: Path, running_heads: Iterable[str]) -> str:
     """The PDF's text as a reader would copy it: no running heads or folios, no hyphens
-    added at line ends, no screen-reader cues, whitespace normalised."""
+    added at line ends, whitespace normalised."""
     heads = {normalise_space(h) for h in running_heads}
     kept = []
     for page in pdf_page_texts(path):
@@ -481,9 +480,6 @@ def pdf_reading_text(path: Path, running_heads: Iterable[str]) -> str:
     text = "\n".join(kept).replace("\ufffe", "")
     text = re.sub(r"[\u2010\u00ad]\s*\n\s*", "", text)  # hyphens added by hyphenation
     text = re.sub(r"-\s*\n\s*", "-", text)  # a line broken after a hyphen of the text
-    text = normalise_space(text)
-    for cue in (DEFAULT_LABELS["deleted_start"], DEFAULT_LABELS["deleted_end"]):
-        text = text.replace(normalise_space(cue), " ")
     return normalise_space(text)
 
 
@@ -524,9 +520,9 @@ def sentences(text: str) -> list[str]:
 
 def sentence_pattern(sentence: str) -> re.Pattern[str]:
     """A source sentence as a pattern over normalised text: its note markers (``[1]``)
-    may be the note's number, or nothing."""
+    may be the note's number, bracketed or not (the series' mark), or nothing."""
     pieces = [plain_typography(p) for p in NOTE_MARKER.split(sentence)]
-    marker = r"\s*(?:\d{1,3}\s*)?"
+    marker = r"\s*(?:\[?\d{1,3}\]?\s*)?"
     return re.compile(marker.join(re.escape(piece) for piece in pieces))
 
 

@@ -75,7 +75,7 @@ class NoteRef:
 
     index: int  # spine index of the document holding the reference
     id: str
-    note_index: int
+    note_index: int  # the note in the Notes, with a backlink to the reference
     note_id: str
     backlink_selector: str
 
@@ -84,6 +84,7 @@ class NoteRef:
             "index": self.index,
             "id": self.id,
             "noteIndex": self.note_index,
+            "noteId": self.note_id,
             "noteSelector": id_selector(self.note_id),
             "backlinkSelector": self.backlink_selector,
         }
@@ -102,6 +103,8 @@ class Expected:
     toc: list[dict[str, Any]]  # {label, href (member path#id), children}
     shots: dict[str, int] = field(default_factory=dict)  # first page of these spine items
     noteref: NoteRef | None = None
+    # Every note reference, to tap: {index, id, target (the id its link leads to)}.
+    popups: list[dict[str, Any]] = field(default_factory=list)
 
 
 def id_selector(value: str) -> str:
@@ -204,24 +207,25 @@ def expected_of(epub: Path, noteref_in_bodymatter: bool) -> Expected:
     if notes:
         shots["notes"] = spine.index(notes[0])
 
-    searched = [bodymatter] if noteref_in_bodymatter else spine
+    refs = [
+        (name, a)
+        for name in spine
+        for a in documents[name].iter(f"{{{NS['x']}}}a")
+        if {"noteref", "doc-noteref"} & _types(a)
+    ]
+    popups = [
+        {"index": spine.index(name), "id": a.get("id"), "target": a.get("href").partition("#")[2]}
+        for name, a in refs
+    ]
+    searched = [(n, a) for n, a in refs if n == bodymatter or not noteref_in_bodymatter]
     noteref = None
-    for name in searched:
-        ref = next(
-            (
-                a
-                for a in documents[name].iter(f"{{{NS['x']}}}a")
-                if {"noteref", "doc-noteref"} & _types(a)
-            ),
-            None,
+    if searched:
+        name, ref = searched[0]
+        note_doc, note_id = _endnote_of(documents, ref.get("id"))
+        backlink = f'{id_selector(note_id)} a[href$="#{ref.get("id")}"]'
+        noteref = NoteRef(
+            spine.index(name), ref.get("id"), spine.index(note_doc), note_id, backlink
         )
-        if ref is not None:
-            note_doc, _, note_id = member_path(ref.get("href"), name).partition("#")
-            backlink = f'{id_selector(note_id)} a[href$="#{ref.get("id")}"]'
-            noteref = NoteRef(
-                spine.index(name), ref.get("id"), spine.index(note_doc), note_id, backlink
-            )
-            break
 
     return Expected(
         title=main or (titles[0][1] if titles else ""),
@@ -232,7 +236,21 @@ def expected_of(epub: Path, noteref_in_bodymatter: bool) -> Expected:
         toc=toc,
         shots=shots,
         noteref=noteref,
+        popups=popups,
     )
+
+
+def _endnote_of(documents: Mapping[str, Any], ref_id: str) -> tuple[str, str]:
+    """The document and id of the note in the Notes (a list item of a doc-endnotes
+    section) whose backlink leads to the reference ``ref_id``."""
+    for name, root in documents.items():
+        for section in root.iter("{*}section"):
+            if not {"endnotes", "doc-endnotes"} & _types(section):
+                continue
+            for li in section.iter(f"{{{NS['x']}}}li"):
+                if any(a.get("href", "").endswith(f"#{ref_id}") for a in li.iter("{*}a")):
+                    return name, li.get("id")
+    raise AssertionError(f"no note in the Notes leads back to #{ref_id}")
 
 
 # ------------------------------------------------------------------ the tools
@@ -398,6 +416,7 @@ class ReaderRuns:
                 "viewport": VIEWPORT,
                 "shots": expected.shots,
                 "noteref": expected.noteref.plan() if expected.noteref else None,
+                "popups": expected.popups,
                 "chromium": str(CHROMIUM),
                 "timeoutMs": STEP_TIMEOUT_S * 1000,
                 "deadlineMs": RUN_DEADLINE_S * 1000,
@@ -498,7 +517,7 @@ def problems(run: Run, following_notes: bool = False) -> list[str]:
         f"[{p['step']}] {p['kind']}: {p['text']}"
         + (f" (at {p['where']})" if p.get("where") else "")
         for p in run.result.get("problems", [])
-        if p["step"].startswith("noteref") == following_notes
+        if p["step"].startswith(("noteref", "popup")) == following_notes
         and not any(n.search(p["text"]) for n in noise)
     ]
 

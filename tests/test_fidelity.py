@@ -15,6 +15,7 @@ import pytest
 
 from helpers import (
     NS,
+    REPO,
     SOURCE_TEXT,
     Book,
     epub_members,
@@ -100,8 +101,7 @@ def test_crossed_out_passage_is_deleted_text(protocol_page) -> None:
     assert crossed_out is not None
     (deleted,) = protocol_page.iterfind(".//x:del", NS)
     assert plain_typography(visible_text(deleted)) == plain_typography(crossed_out[1])
-    cue = deleted.find("x:span[@class='visually-hidden']", NS)
-    assert cue is not None and cue.text.strip()
+    assert len(deleted) == 0  # the text alone: no hidden words inside it (issue 14 §3)
 
 
 def test_note_markers_become_note_references(protocol_page) -> None:
@@ -111,4 +111,61 @@ def test_note_markers_become_note_references(protocol_page) -> None:
     for ref, marked in zip(refs, ("trousers.]", "Serov"), strict=True):
         before = plain_typography("".join(ref.xpath(visible_before)))
         assert before.endswith(marked), before[-80:]
-        assert ref.get("href") == f"notes.xhtml#translator-note-{ref.text}"
+        assert ref.get("href") == f"#translator-footnote-{ref.text}"  # its pop-up copy
+
+
+# ------------------------------------------------- the edition's own writing
+
+MANUSCRIPT = REPO / "manuscript"
+PROTOCOL_TEXT = plain_typography(" ".join(source_line(n) for n in range(5, 22)))
+# Quotations in the edition's text that are not the protocol's, each with its source.
+OTHER_QUOTATIONS = {
+    "quarantine": "Kennedy's word for the blockade, address of 22 October 1962",
+}
+_QUOTATION = re.compile(r'"([^"]+)"')
+
+
+def _body_paragraphs(path: str) -> list[str]:
+    """A chapter's paragraphs without its YAML block and note definitions."""
+    text = (MANUSCRIPT / path).read_text(encoding="utf-8").split("\n---\n", 1)[1]
+    paragraphs = [p.strip() for p in text.split("\n\n")]
+    return [p for p in paragraphs if p and not p.startswith(("[^", "#", ":::", ">"))]
+
+
+def _quotations(paragraphs: list[str]) -> list[str]:
+    # A comma or full stop inside the closing quotation mark is the edition's punctuation.
+    return [q.rstrip(",.") for p in paragraphs for q in _QUOTATION.findall(p)]
+
+
+def _editions_quotations() -> list[str]:
+    editor_note = [p for p in _body_paragraphs("about.md") if p.startswith("*Editor's note.*")]
+    assert editor_note, "about.md has no editor's note"
+    return _quotations(_body_paragraphs("introduction.md") + editor_note)
+
+
+def test_the_edition_quotes_the_protocol_word_for_word() -> None:
+    quotations = _editions_quotations()
+    misquoted = [
+        q
+        for q in quotations
+        if q not in OTHER_QUOTATIONS and plain_typography(q) not in PROTOCOL_TEXT
+    ]
+    assert len(quotations) >= 10
+    assert not misquoted, "not the protocol's words (source lines 5-21):\n" + "\n".join(misquoted)
+
+
+def test_quotations_of_other_sources_are_still_quoted() -> None:
+    """The list of other sources' quotations hides nothing the edition no longer says."""
+    assert set(OTHER_QUOTATIONS) <= set(_editions_quotations())
+
+
+@pytest.mark.parametrize("fmt", ["epub", "pdf"])
+def test_the_rights_statement_is_whole_and_marks_the_lost_address(
+    texts: dict[str, str], fmt: str
+) -> None:
+    """Source lines 29-30 in the archive's words; the address the capture lost is marked
+    as an omission, not cut silently."""
+    assert SCRAMBLED_EMAIL in source_line(30)
+    marked = source_line(30).replace(SCRAMBLED_EMAIL, "[e-mail address not preserved]")
+    for statement in (source_line(29), marked):
+        assert plain_typography(statement) in texts[fmt]

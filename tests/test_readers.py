@@ -145,9 +145,11 @@ def test_table_of_contents_reads_back_as_the_nav_document(
 
 @each_book
 @each_reader
-def test_note_reference_reaches_the_note_and_its_backlink_returns(
+def test_the_notes_hold_each_note_and_its_backlink_returns(
     book: Book, reader: str, book_run
 ) -> None:
+    # A reader who turns pages finds the note in the Notes; its backlink brings the
+    # reference back into view. (Tapping the reference pops the note up: below.)
     run, expected = book_run(book, reader)
     if expected.noteref is None:
         pytest.skip(f"{book.name} has no note reference")
@@ -155,7 +157,7 @@ def test_note_reference_reaches_the_note_and_its_backlink_returns(
     follow = run.result["noteref"]
     assert "error" not in follow, follow["error"]
     assert follow["ref"]["location"]["visible"], f"#{ref.id} was not on the page shown"
-    assert follow["landed"], f"clicking #{ref.id} did not bring #{ref.note_id} into view"
+    assert follow["landed"], f"turning to #{ref.note_id} did not bring it into view"
     assert follow["after"]["href"] == expected.spine[ref.note_index]
     assert ref.note_id in follow["after"]["visibleIds"]
     assert follow["note"]["visible"]
@@ -163,6 +165,28 @@ def test_note_reference_reaches_the_note_and_its_backlink_returns(
     assert follow["home"]["href"] == expected.spine[ref.index]
     assert ref.id in follow["home"]["visibleIds"]
     assert follow["refAgain"]["visible"]
+    assert problems(run, following_notes=True) == []
+
+
+@each_book
+def test_every_note_reference_pops_up_its_note_in_foliate(book: Book, book_run) -> None:
+    # foliate-js's own FootnoteHandler, wired as the Foliate app wires it: a tap on a
+    # reference shows its note in a pop-up (the handler's "render" event) and the
+    # page stays where it was. epub.js has no pop-up notes.
+    run, expected = book_run(book, "foliate")
+    taps = run.result.get("popups") or []
+    assert [t["id"] for t in taps] == [p["id"] for p in expected.popups]
+    assert taps, f"{book.name} has no note reference"
+    for tap in taps:
+        where = f"#{tap['id']}"
+        assert "error" not in tap, f"{where}: {tap['error']}"
+        popup = tap["popup"]
+        assert popup["targetId"] == tap["target"], f"{where}: popped up {popup}"
+        assert popup["type"] in ("footnote", "endnote"), f"{where}: {popup}"
+        assert popup["hidden"], f"{where}: the note is in the reading flow too"
+        assert len(popup["text"]) >= 9, f"{where}: the pop-up is empty"
+        assert tap["after"]["index"] == tap["index"], f"{where}: the page was turned"
+        assert tap["id"] in tap["after"]["visibleIds"], f"{where}: the page moved"
     assert problems(run, following_notes=True) == []
 
 

@@ -17,7 +17,7 @@ from helpers import (
     normalise_space,
     text_source,
 )
-from protocol_press.render import DEFAULT_LABELS, RenderContext, Renderer
+from protocol_press.render import RenderContext, Renderer
 
 TEXT = """\
 # The Text {#text}
@@ -124,11 +124,20 @@ def test_note_references_are_plain_numbers_in_noteref_links(epub_pages) -> None:
     for ref in refs:
         assert ref.get(EPUB_TYPE) == "noteref"
         assert len(ref) == 0, "no <sup> or other element inside the link"
-        assert re.fullmatch(r"notes\.xhtml#translator-note-\d", ref.get("href"))
+        # The note's pop-up copy in this document (one for a note cited twice here).
+        assert re.fullmatch(r"#translator-footnote-\d", ref.get("href"))
+        assert ref.get("aria-label") == f"Translator’s note {ref.text}"
     assert [r.get("id") for r in refs] == [
         "translator-ref-1",
         "translator-ref-2",
         "translator-ref-1-2",
+    ]
+    asides = xpath(epub_pages["text.xhtml"], "//x:aside[@epub:type='footnote']")
+    assert [a.get("id") for a in asides] == ["translator-footnote-1", "translator-footnote-2"]
+    backlinks = [[b.get("href") for b in xpath(a, ".//x:a[@role='doc-backlink']")] for a in asides]
+    assert backlinks == [
+        ["text.xhtml#translator-ref-1", "text.xhtml#translator-ref-1-2"],
+        ["text.xhtml#translator-ref-2"],
     ]
 
 
@@ -160,13 +169,11 @@ def test_multi_paragraph_note_keeps_its_paragraphs(epub_pages) -> None:
     assert len(xpath(item, "x:p")) == 2
 
 
-def test_deleted_text_has_a_visually_hidden_cue(epub_pages) -> None:
+def test_deleted_text_is_the_text_alone(epub_pages) -> None:
+    # No hidden words inside the text: they would be read, copied and searched as
+    # part of it wherever styles are off (issue 14 §3).
     (deleted,) = xpath(epub_pages["text.xhtml"], "//x:del")
-    cues = xpath(deleted, "x:span[contains(@class, 'visually-hidden')]")
-    assert [c.text for c in cues] == [
-        DEFAULT_LABELS["deleted_start"],
-        DEFAULT_LABELS["deleted_end"],
-    ]
+    assert len(deleted) == 0
     assert "To Cde. A. I. Mikoyan’s question." in normalise_space("".join(deleted.itertext()))
 
 
@@ -235,7 +242,7 @@ def test_pdf_note_references_and_backlinks(pdf_html: str) -> None:
     assert len(backlinks) == 4
 
 
-def test_pdf_deleted_text_has_the_cue(pdf_html: str) -> None:
+def test_pdf_deleted_text_is_the_text_alone(pdf_html: str) -> None:
     root = lxml.html.document_fromstring(pdf_html)
     (deleted,) = root.xpath("//del")
-    assert deleted.xpath("span[contains(@class, 'visually-hidden')]")
+    assert not deleted.xpath("span")

@@ -73,14 +73,23 @@ def _summary(document: Document, images: list[Image], facts: BookFacts) -> str:
         "It has a table of contents, headings in reading order and no hazards.",
     ]
     if notes:
-        parts.append(f"Its {notes} notes are endnotes, linked both ways with their references.")
+        parts.append(_notes_sentence(notes, len(document.note_series)))
     if images:
         parts.append("Every image has a text alternative.")
     if facts.page_list_source:
         parts.append(f"Page numbers follow {facts.page_list_source}.")
     if _has_deleted_text(document):
-        parts.append("Text crossed out in the original is marked as deleted and announced.")
+        parts.append("Text crossed out in the original is marked up as deleted text.")
     return " ".join(parts)
+
+
+def _notes_sentence(notes: int, series: int) -> str:
+    """What the summary says of the notes (templates: pop-up copies and the Notes)."""
+    apart = f", in {series} series each named when its reference is read," if series > 1 else ""
+    return (
+        f"Its {notes} notes{apart} pop up from their references where the reading system"
+        " supports it, and are listed in the Notes, linked both ways with their references."
+    )
 
 
 def _has_deleted_text(document: Document) -> bool:

@@ -137,6 +137,13 @@ class NoteRef:
         suffix = "" if self.occurrence == 1 else f"-{self.occurrence}"
         return f"{self.series}-ref-{self.number}{suffix}"
 
+    @property
+    def footnote_id(self) -> str:
+        """The id of the note's pop-up copy in the EPUB document that holds this reference,
+        when this is the first reference to the note there."""
+        suffix = "" if self.occurrence == 1 else f"-{self.occurrence}"
+        return f"{self.series}-footnote-{self.number}{suffix}"
+
 
 @dataclass(frozen=True, slots=True)
 class HtmlInline:
@@ -338,6 +345,11 @@ class Note:
     def ref_ids(self) -> list[str]:
         """The ids of every reference to this note, in order, for the backlinks."""
         base = f"{self.series}-ref-{self.number}"
+        return [base] + [f"{base}-{n}" for n in range(2, self.references + 1)]
+
+    def footnote_ids(self) -> list[str]:
+        """Every id a pop-up copy of this note may have (``NoteRef.footnote_id``)."""
+        base = f"{self.series}-footnote-{self.number}"
         return [base] + [f"{base}-{n}" for n in range(2, self.references + 1)]
 
 

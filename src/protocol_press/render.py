@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -71,9 +71,6 @@ DEFAULT_LABELS: dict[str, str] = {
     "notes": "Notes",
     "start": "Start of reading",
     "backlink": "Back to the text",
-    "deleted_start": "Crossed out in the original: ",
-    "editorial": "Editor’s insertion: ",
-    "deleted_end": " (end of crossed-out passage)",
     "imprint": "Imprint",
     "title_page": "Title page",
     "source": "Source",
@@ -334,6 +331,8 @@ class Renderer:
         self.parts = plan_parts(document, context.fmt)
         self.toc = table_of_contents(self.parts)
         self._files = anchor_files(document, self.parts)
+        self._notes = NotePlan(document, self.parts if context.fmt == "epub" else ())
+        self._files.update(self._notes.files)
         self.env = _environment()
 
     def href(self, anchor: str) -> str:
@@ -344,6 +343,12 @@ class Renderer:
         if local is not None and self._files.get(anchor, next(iter(local), "")) not in local:
             return f"{CROSS_REFERENCE}{anchor}"
         return f"#{anchor}"
+
+    def note_href(self, ref: NoteRef) -> str:
+        """Where a note reference leads: in the EPUB, to the note's pop-up copy in the
+        reference's own document; elsewhere, to the note among the endnotes."""
+        footnote = self._notes.footnote_of.get(ref.ref_id)
+        return f"#{footnote}" if footnote else self.href(ref.note_id)
 
     def part_file(self, part_id: str) -> str:
         return next(part.file for part in self.parts if part.id == part_id)
@@ -391,6 +396,10 @@ class Renderer:
             "asset": self.asset,
             "epub_type": self.epub_type,
             "lang_attrs": self.lang_attrs,
+            "note_href": self.note_href,
+            "footnotes": self._notes.footnotes,
+            "note_mark": self._notes.mark,
+            "note_name": self._notes.name,
             "generator": f"protocol-press {__version__}",
             "paper": self.context.paper,
             "contributor_roles": CONTRIBUTOR_ROLES,
@@ -465,3 +474,83 @@ class _CompiledTemplates(FileSystemBytecodeCache):
 
 def _long_date(value: date | None) -> str:
     return f"{value.day} {value:%B %Y}" if value else ""
+
+
+# ------------------------------------------------------------------ notes
+
+# How each note series marks its references and its notes, by the series' place in
+# the book (a sixth series looks like the first again, its spoken name still differs).
+# The link text stays the plain number pop-up notes need; the style draws the mark
+# around it (styles/shared.css) and the spoken name says the series (``note_name``).
+NOTE_MARKS = ("plain", "bracketed", "parenthesized", "dagger", "asterisk")
+
+
+@dataclass(frozen=True, slots=True)
+class Footnote:
+    """A note's pop-up copy in the EPUB document of a chapter that refers to it.
+
+    Thorium pops up only notes in the reference's own document, Apple Books only
+    targets of a note type: the copy is an ``aside`` of type ``footnote``, hidden
+    from the reading flow (the note itself stays in the Notes). ``ref_ids``: the
+    references to it in that document, which its backlinks lead to.
+    """
+
+    id: str
+    note: Note
+    ref_ids: tuple[str, ...]
+
+
+def chapter_footnotes(chapter: Chapter, notes: Mapping[str, Note]) -> list[Footnote]:
+    """The notes a chapter refers to, in the order of their first reference there."""
+    refs: dict[str, list[NoteRef]] = {}
+    for place in walk([chapter]):
+        if isinstance(place.node, NoteRef) and place.node.note_id in notes:
+            refs.setdefault(place.node.note_id, []).append(place.node)
+    return [
+        Footnote(found[0].footnote_id, notes[note_id], tuple(r.ref_id for r in found))
+        for note_id, found in refs.items()
+    ]
+
+
+def note_name(series_title: str, number: int) -> str:
+    """A reference's spoken name, from its series' title: "Translator’s Notes" gives
+    "Translator’s note 1", "Notes to the Introduction" "Note 3 to the Introduction",
+    "Sources" "Sources, 2"."""
+    words = series_title.split(" ")
+    for index, word in enumerate(words):
+        if word.casefold() == "notes":
+            words[index] = f"{'Note' if index == 0 else 'note'} {number}"
+            return " ".join(words)
+    return f"{series_title}, {number}"
+
+
+class NotePlan:
+    """The notes' marks and names, and (for the EPUB, given its ``parts``) each
+    chapter's pop-up copies and where every reference leads."""
+
+    def __init__(self, document: Document, parts: Iterable[Part] = ()) -> None:
+        series = document.note_series
+        self._titles = {s.id: s.title for s in series}
+        self._marks = {s.id: NOTE_MARKS[i % len(NOTE_MARKS)] for i, s in enumerate(series)}
+        notes = {note.id: note for s in series for note in s.notes}
+        self._footnotes: dict[str, list[Footnote]] = {}
+        self.files: dict[str, str] = {}
+        self.footnote_of: dict[str, str] = {}
+        for part in parts:
+            if part.chapter is None:
+                continue
+            found = chapter_footnotes(part.chapter, notes)
+            self._footnotes[part.chapter.id] = found
+            for footnote in found:
+                self.files[footnote.id] = part.file
+                self.footnote_of.update(dict.fromkeys(footnote.ref_ids, footnote.id))
+
+    def footnotes(self, chapter: Chapter) -> list[Footnote]:
+        """The pop-up copies that end a chapter's EPUB document (none in other formats)."""
+        return self._footnotes.get(chapter.id, [])
+
+    def mark(self, series: str) -> str:
+        return self._marks.get(series, NOTE_MARKS[0])
+
+    def name(self, series: str, number: int) -> str:
+        return note_name(self._titles.get(series, DEFAULT_LABELS["notes"]), number)

@@ -273,7 +273,8 @@ def book_ids(chapters: Sequence[Chapter], notes: Iterable[Note]) -> set[str]:
     """The ids the tool itself gives: parts, chapter titles, notes, note references."""
     ids = set(TEMPLATE_IDS) | {f"{c.id}-title" for c in chapters}
     for note in notes:
-        ids |= {note.id, *note.ref_ids(), f"{note.series}-notes", f"{note.series}-notes-title"}
+        ids |= {note.id, *note.ref_ids(), *note.footnote_ids()}
+        ids |= {f"{note.series}-notes", f"{note.series}-notes-title"}
     return ids
 
 

@@ -10,9 +10,13 @@
 //   out         folder for the screenshots, named <reader>-<shot>.png
 //   viewport    { width, height }          (CSS pixels; device scale factor 1)
 //   shots       { name: spine index }      first page of that spine item
-//   noteref     { index, id, noteIndex, noteSelector, backlinkSelector } or null:
-//               the reference to click (spine index and id), the note it should
-//               show and, inside it, the backlink to click back
+//   noteref     { index, id, noteIndex, noteId, noteSelector, backlinkSelector } or null:
+//               a reference (spine index and id), its note in the Notes (turned to
+//               as a reader who turns pages would) and, inside it, the backlink to
+//               click back to the reference
+//   popups      [{ index, id, target }]: with foliate, every note reference to tap;
+//               each should pop up its note (foliate-js's FootnoteHandler), not turn
+//               the page
 //   chromium    the browser executable     (default /usr/bin/chromium)
 //   timeoutMs   bound for one step         (default 15000)
 //   deadlineMs  bound for the whole run    (default 90000)
@@ -75,7 +79,7 @@ const problem = (kind, text, where) =>
 
 // ---------------------------------------------------------------- the server
 // Only the reader pages, the three packages they load, and the book.
-const served = new Set(['foliate.html', 'foliate.js', 'epubjs.html', 'epubjs.js', 'common.js'])
+const served = new Set(['foliate.html', 'foliate.js', 'foliate-footnotes.js', 'epubjs.html', 'epubjs.js', 'common.js'])
 const packages = ['node_modules/foliate-js/', 'node_modules/epubjs/dist/', 'node_modules/jszip/dist/']
 const types = {
     '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8',
@@ -240,9 +244,36 @@ async function run() {
     for (const [name, index] of Object.entries(plan.shots ?? {}))
         if (!result.shots[name]) problem('screenshot', `no ${name} screenshot: the reader has no spine item ${index}`)
 
-    // Follow the note reference with the mouse, and come back by the note's backlink.
+    // Tap every note reference: each should pop its note up over the page, which stays.
+    if (plan.popups?.length && plan.reader === 'foliate') {
+        result.popups = []
+        for (const { index, id, target } of plan.popups) {
+            step = `popup: ${id}`
+            const tap = { index, id, target }
+            result.popups.push(tap)
+            try {
+                await call('show the reference', ([i, r]) => window.reader.showElement(i, r), [index, id])
+                const ref = await call('locate the reference', s => window.reader.locate(s), `[id="${id}"]`)
+                if (!ref.visible) throw new Error(`the reference #${id} is not on the page shown`)
+                const before = await call('count the pop-ups', () => window.reader.popups().length)
+                await page.mouse.click(ref.x, ref.y)
+                await page.waitForFunction(n => window.reader.popups().length > n, before,
+                    { polling: 100, timeout: stepTimeout })
+                tap.popup = await call('read the pop-up', () => window.reader.popups().at(-1))
+                if (!result.shots.popup) result.shots.popup = { file: await shoot('popup'), shown: tap.popup }
+                await call('close the pop-up', () => window.reader.closePopup())
+                tap.after = await call('where the tap left the reader', () => window.reader.state())
+            } catch (error) {
+                tap.error = error.message
+                problem('step failed', error.message)
+            }
+        }
+    }
+
+    // Turn to the note in the Notes, as a reader who turns pages would, and come back
+    // by its backlink.
     if (plan.noteref) {
-        const { index, id, noteIndex, noteSelector, backlinkSelector } = plan.noteref
+        const { index, id, noteIndex, noteId, noteSelector, backlinkSelector } = plan.noteref
         const refSelector = `[id="${id}"]`
         const follow = result.noteref = { ref: { index, id } }
         try {
@@ -251,13 +282,13 @@ async function run() {
             const ref = follow.ref.location = await call('locate the reference', s => window.reader.locate(s), refSelector)
             if (!ref.visible) throw new Error(`the reference #${id} is not on the page shown: ${JSON.stringify(ref)}`)
 
-            step = 'noteref: click the reference'
-            await page.mouse.click(ref.x, ref.y)
+            step = 'noteref: turn to the note'
+            await call('show the note', ([i, n]) => window.reader.showElement(i, n), [noteIndex, noteId])
             follow.landed = await waitShowing(noteIndex, noteSelector).then(() => true, () => false)
             follow.after = await call('where the reference led', () => window.reader.state())
             follow.note = await call('locate the note', s => window.reader.locate(s), noteSelector)
             result.shots.note = { file: await shoot('note'), shown: follow.after }
-            if (!follow.landed) throw new Error(`clicking #${id} did not bring ${noteSelector} into view `
+            if (!follow.landed) throw new Error(`turning to ${noteSelector} did not bring it into view `
                 + `in ${stepTimeout} ms: the reader shows ${JSON.stringify(follow.after)}`)
 
             step = 'noteref: click the backlink'

@@ -2,6 +2,7 @@
 // with the styles Foliate's own reader (foliate-js/reader.js) puts on books.
 import './node_modules/foliate-js/view.js'
 import { installErrorTraps, inspect, locate, settled, visibleIds } from './common.js'
+import { installFootnotes } from './foliate-footnotes.js'
 
 installErrorTraps()
 
@@ -31,6 +32,7 @@ const readerCSS = `
 
 const view = document.createElement('foliate-view')
 document.body.append(view)
+const footnotes = installFootnotes(view, readerCSS)
 
 // Metadata values may be strings or language maps ({ en: "…" }), or objects with a name.
 const text = x => x == null ? null : typeof x === 'string' ? x
@@ -84,5 +86,8 @@ window.reader = {
         return contents?.index === index && locate(contents.doc, selector, view).visible
     },
     locate: selector => locate(current()?.doc, selector, view),
+    // The pop-up notes shown so far (foliate-footnotes.js), and closing the open one.
+    popups: () => footnotes.popups(),
+    closePopup: () => footnotes.close(),
 }
 window.readerReady = true

@@ -198,21 +198,34 @@ def lay_out_html(
     """Lay out HTML from the templates with the print stylesheets (and ``extra_css``)."""
     import_weasyprint()
     from weasyprint import CSS, HTML
+    from weasyprint.css.counters import CounterStyle
     from weasyprint.text.fonts import FontConfiguration
 
     fetcher = make_fetcher([*allowed, *styles.folders], styles.locate)
     fonts = FontConfiguration()
+    # One set of @counter-style rules for every sheet and the layout (the note series'
+    # marks in shared.css): WeasyPrint otherwise keeps each sheet's to itself.
+    counters = CounterStyle()
     warnings: list[RenderWarning] = []
     sheets = []
     for path in (styles.shared, styles.print):
         with _collect_warnings(warnings, path), _fetch_errors(path):
-            sheets.append(CSS(filename=str(path), url_fetcher=fetcher, font_config=fonts))
+            sheets.append(
+                CSS(
+                    filename=str(path),
+                    url_fetcher=fetcher,
+                    font_config=fonts,
+                    counter_style=counters,
+                )
+            )
     sheets.append(CSS(string=page_css(paper, marks) + extra_css, font_config=fonts))
     variant = "pdf/ua-1" if tagged else None
     load_patterns(lang)
     with _collect_warnings(warnings), _source_date_epoch(build_time), _fetch_errors(None):
         source = HTML(string=html, base_url=str(styles.print.parent) + "/", url_fetcher=fetcher)
-        document = source.render(stylesheets=sheets, font_config=fonts, pdf_variant=variant)
+        document = source.render(
+            stylesheets=sheets, font_config=fonts, counter_style=counters, pdf_variant=variant
+        )
     _add_language(document.metadata, lang)
     return Layout(document, source.etree_element, paper, warnings, build_time)
 
