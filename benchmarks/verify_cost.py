@@ -6,8 +6,8 @@ Two measurements, medians of ``--runs`` runs each, on this machine::
     python3 benchmarks/verify_cost.py --write       # and the section in docs/benchmarks.md
 
 - *the check alone*: a fresh Python per run (lxml, pikepdf and the tool's model
-  and renderer loaded first, as a build has them) imports ``protocol_press.verify`` and checks the built
-  ``dist/protocol-61.epub``, then every output in ``dist/`` (the EPUB and the
+  and renderer loaded first, as a build has them) imports ``protocol_press.verify``
+  and checks the built ``dist/protocol-61.epub``, then every output in ``dist/`` (the EPUB and the
   PDFs: what a plain ``build`` checks);
 - *the whole build*: ``protocol-press build --force --out NEW_DIR -v`` at the
   repository root, its wall time, and the time its own ``verify`` stage reports.

@@ -309,6 +309,14 @@ def test_unicode_line_and_paragraph_separators_build(make_book, tmp_path, text) 
     assert text[found[0].pos.col - 1] in "\u2028\u2029\u0085"
 
 
+def test_a_separator_after_a_control_character_is_found_in_its_column(make_book, tmp_path) -> None:
+    """Both warnings count columns in the file as it is, not as the reader left it."""
+    line = "a\x18b\x1bc letter \u2029"
+    book = built(make_book, tmp_path, f"# One\n\n{line}\n", "separator-after-control")
+    (found,) = [w for w in book.warnings if w.code == "line-separator"]
+    assert line[found.pos.col - 1] == "\u2029"
+
+
 def test_separators_in_the_metadata_build(make_book, tmp_path) -> None:
     """A YAML escape puts a separator into the title: it becomes a space there too."""
     text = '---\ntitle: "A \\u2029Title \\u2028Here"\n---\n\n# One\n\nText.\n'

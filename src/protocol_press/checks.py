@@ -93,7 +93,7 @@ def _invalid_id(element_id: str, pos: SourcePos) -> Diagnostic:
         pos,
         "id-invalid",
         f"'{element_id}' cannot be an id: an id is one word, without spaces",
-        "choose an id such as {#session-1962}, or id=\"session-1962\" in HTML",
+        'choose an id such as {#session-1962}, or id="session-1962" in HTML',
     )
 
 

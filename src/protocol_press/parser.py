@@ -656,5 +656,3 @@ def _unique_chapter_ids(chapters: Sequence[Chapter]) -> tuple[list[Chapter], lis
         seen.add(chapter.id)
         unique.append(chapter)
     return unique, problems
-
-

@@ -34,11 +34,15 @@ T = TypeVar("T")
 RemovedColumns = dict[int, tuple[int, ...]]
 
 
+# The reader's own warnings, whose columns it counts in the file as it is.
+_COUNTED_IN_THE_FILE = frozenset({"control-character", "line-separator"})
+
+
 def _in_file_column(diagnostic: Diagnostic, removed: RemovedColumns) -> Diagnostic:
     """A diagnostic whose column counts the text the later stages saw (without the
     characters the reader took out), with its column counted in the file instead."""
     gone = removed.get(diagnostic.pos.line, ())
-    if not gone or diagnostic.code == "control-character":
+    if not gone or diagnostic.code in _COUNTED_IN_THE_FILE:
         return diagnostic
     col = diagnostic.pos.col
     for column in gone:
