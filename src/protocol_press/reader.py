@@ -361,14 +361,18 @@ def normalize_text(text: str, display: str) -> tuple[str, tuple[Diagnostic, ...]
 _FORBIDDEN = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 
 
+def _place(text: str, index: int, display: str) -> SourcePos:
+    """The line and column of ``text[index]``."""
+    line = text.count("\n", 0, index) + 1
+    return SourcePos(display, line, index - (text.rfind("\n", 0, index) + 1) + 1)
+
+
 def _without_forbidden_characters(text: str, display: str) -> tuple[str, tuple[Diagnostic, ...]]:
     warnings = []
     for match in _FORBIDDEN.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
         warnings.append(
             warning(
-                SourcePos(display, line, col),
+                _place(text, match.start(), display),
                 "control-character",
                 f"the invisible control character U+{ord(match.group()):04X} was removed",
                 "it usually comes from pasting out of a word processor; nothing is lost",
@@ -398,11 +402,9 @@ def without_separators(text: str) -> str:
 def _separator_warnings(text: str, display: str) -> list[Diagnostic]:
     found = []
     for match in _SEPARATORS.finditer(text):
-        line = text.count("\n", 0, match.start()) + 1
-        col = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
         found.append(
             warning(
-                SourcePos(display, line, col),
+                _place(text, match.start(), display),
                 "line-separator",
                 f"the separator U+{ord(match.group()):04X} became a space",
                 "to break a line, end it with a backslash; to start a paragraph, "
