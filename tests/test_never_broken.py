@@ -216,6 +216,17 @@ def test_a_chapter_may_have_the_ids_the_package_uses(make_book, tmp_path) -> Non
     assert len(ids) == len(set(ids)), Counter(ids).most_common(3)
 
 
+def test_a_note_inside_a_link_in_a_title_follows_the_link(make_book, tmp_path) -> None:
+    """Found by the long run: a link in a chapter's title that holds a note reference
+    made a link inside a link (EPUBCheck RSC-005); it is untangled as in the text."""
+    text = "# A [title with a note^[The note.]](https://example.org/) {#one}\n\nText.\n"
+    book = built(make_book, tmp_path, text, "title-link-note")
+    assert any(w.code == "note-in-link" for w in book.warnings)
+    root = documents(book)["one.xhtml"]
+    assert not root.xpath("//x:a//x:a", namespaces={"x": XHTML[1:-1]})
+    assert_links_resolve(book)
+
+
 def test_a_title_span_with_the_chapters_own_id_is_refused(make_book, tmp_path) -> None:
     """title-span-chapter-id: the id would be in the document twice."""
     found = refused(make_book, tmp_path, "# A [word]{#x} {#x}\n\nText.\n")

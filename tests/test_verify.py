@@ -334,6 +334,8 @@ CORRUPTIONS = [
     Corruption("a stray table cell", "RSC-005", in_chapter("<td>x</td>")),
     Corruption("a stray list item", "RSC-005", in_chapter("<li>x</li>")),
     Corruption("a stray definition", "RSC-005", in_chapter("<dd>x</dd>")),
+    Corruption("a link inside a link", "RSC-005",
+               in_chapter('<p><a href="#x"><span><a href="#y">1</a></span></a></p>')),
     Corruption("aria-labelledby of nothing", "RSC-005",
                set_attribute("chapter", "//x:section", "aria-labelledby", "nothing")),
     Corruption("mimetype not first", "PKG-006", mimetype_last),

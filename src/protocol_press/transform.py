@@ -298,8 +298,13 @@ def _ids_in(blocks: Iterable[Block], used: set[str]) -> Iterator[Block]:
 
 def untangle_links(chapter: Chapter, found: list[Diagnostic]) -> Chapter:
     """A link holds no other link and no note reference (HTML allows no link inside a
-    link): an inner link keeps its words, a note reference moves to just after the link."""
-    return replace(chapter, blocks=_untangled(chapter.blocks, found))
+    link): an inner link keeps its words, a note reference moves to just after the link.
+    In the chapter's title as in its text."""
+    return replace(
+        chapter,
+        title=_untangled_run(chapter.title, found),
+        blocks=_untangled(chapter.blocks, found),
+    )
 
 
 def untangle_note(note: Note, found: list[Diagnostic]) -> Note:
@@ -308,20 +313,21 @@ def untangle_note(note: Note, found: list[Diagnostic]) -> Note:
 
 
 def _untangled(blocks: tuple[Block, ...], found: list[Diagnostic]) -> tuple[Block, ...]:
-    def run(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
-        out: list[Inline] = []
-        for node in nodes:
-            if isinstance(node, Link | HtmlInline) and _is_link(node):
-                words, refs = _link_contents(node.children, found)
-                out.append(replace(node, children=words))
-                out.extend(refs)
-            elif isinstance(node, INLINE_CONTAINERS):
-                out.append(replace(node, children=run(node.children)))
-            else:
-                out.append(node)
-        return tuple(out)
+    return tuple(map_inlines(b, lambda run: _untangled_run(run, found)) for b in blocks)
 
-    return tuple(map_inlines(b, run) for b in blocks)
+
+def _untangled_run(nodes: tuple[Inline, ...], found: list[Diagnostic]) -> tuple[Inline, ...]:
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Link | HtmlInline) and _is_link(node):
+            words, refs = _link_contents(node.children, found)
+            out.append(replace(node, children=words))
+            out.extend(refs)
+        elif isinstance(node, INLINE_CONTAINERS):
+            out.append(replace(node, children=_untangled_run(node.children, found)))
+        else:
+            out.append(node)
+    return tuple(out)
 
 
 def _is_link(node: Inline) -> bool:

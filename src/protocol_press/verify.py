@@ -362,6 +362,7 @@ def _content_checks(epub: _Epub, path: str, root: etree._Element) -> list[Findin
     findings = list(_html_ids(path, root))
     findings += _html_langs(path, root)
     findings += _parents(path, root)
+    findings += _nested_links(path, root)
     findings += _idrefs(path, root, epub.ids[path])
     findings += _references(epub, path, root)
     return findings
@@ -423,6 +424,14 @@ def _parents(member: str, root: etree._Element) -> Iterator[Finding]:
             parents = "/".join(sorted(_PARENTS[name]))
             message = f"a <{name}> inside <{inside}>, outside its {parents}"
             yield Finding(member, "RSC-005", message, "element", name)
+
+
+def _nested_links(member: str, root: etree._Element) -> Iterator[Finding]:
+    """No link inside a link: HTML's content model for <a> (RSC-005)."""
+    for link in root.iter(f"{{{XHTML_NS}}}a"):
+        if any(True for _ in link.iterancestors(f"{{{XHTML_NS}}}a")):
+            href = str(link.get("href", ""))
+            yield Finding(member, "RSC-005", "an <a> inside another <a>", "link", href)
 
 
 def _parent_name(element: etree._Element | None) -> str:
