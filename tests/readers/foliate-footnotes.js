@@ -19,6 +19,9 @@ export function installFootnotes(view, styles) {
     handler.addEventListener('before-render', e => {
         const { view: popupView } = e.detail
         popupView.style.cssText = 'display: block; width: 100%; height: 100%'
+        // Open before the note loads, so the view is laid out once at its final size
+        // (a resize while its document loads made foliate-js render into no body).
+        if (!dialog.open) dialog.showModal()
         main.replaceChildren(popupView)
         popupView.renderer.setAttribute('flow', 'scrolled')
         popupView.renderer.setStyles?.(styles)
@@ -31,7 +34,6 @@ export function installFootnotes(view, styles) {
             targetId: target?.id ?? null,
             text: (doc?.body?.textContent ?? '').replace(/\s+/g, ' ').trim(),
         })
-        dialog.showModal()
     })
     view.addEventListener('link', e => handler.handle(view.book, e)?.catch(error =>
         window.readerErrors.push(`footnote: ${error?.stack ?? error}`)))
