@@ -26,14 +26,12 @@ from markupsafe import Markup
 
 from . import __version__
 from .cache import compiled_dir
+from .checks import explicit_ids
 from .diagnostics import ToolError
 from .model import (
-    Attrs,
-    Block,
     Chapter,
     Document,
     Heading,
-    Node,
     Note,
     NoteRef,
     descendants,
@@ -289,7 +287,7 @@ def anchor_files(document: Document, parts: Iterable[Part]) -> dict[str, str]:
             for series in document.note_series:
                 files[f"{series.id}-notes"] = part.file
                 files.update({note.id: part.file for note in series.notes})
-                written = (i for note in series.notes for i in _ids_written_in(note.children))
+                written = (i for i, _ in explicit_ids([], series.notes))
                 files.update(dict.fromkeys(written, part.file))
     return files
 
@@ -299,20 +297,7 @@ def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
     for node in descendants((chapter.title, chapter.blocks)):
         if isinstance(node, NoteRef):
             yield node.ref_id
-        else:
-            yield from _written_id(node)
-
-
-def _ids_written_in(blocks: tuple[Block, ...]) -> Iterator[str]:
-    """The ids the author wrote inside a note's text."""
-    for node in descendants(blocks):
-        yield from _written_id(node)
-
-
-def _written_id(node: Node) -> Iterator[str]:
-    attrs = getattr(node, "attrs", None)
-    if isinstance(attrs, Attrs) and attrs.id:
-        yield attrs.id
+    yield from (element_id for element_id, _ in explicit_ids([chapter]))
 
 
 # ------------------------------------------------------------------ rendering
