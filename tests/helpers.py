@@ -476,7 +476,7 @@ def pdf_reading_text(path: Path, running_heads: Iterable[str]) -> str:
             line for line in lines if not (line.strip().isdigit() or normalise_space(line) in heads)
         ]
     # PDFium's mark where it removed a line-end hyphen and joined the word (Chrome's
-    # viewer drops it too): the PDF marks the layout's hyphens so (writers/pdftext.py).
+    # viewer drops it too): the PDF marks the layout's hyphens so (layout/pdftext.py).
     text = "\n".join(kept).replace("\ufffe", "")
     text = re.sub(r"[\u2010\u00ad]\s*\n\s*", "", text)  # hyphens added by hyphenation
     text = re.sub(r"-\s*\n\s*", "-", text)  # a line broken after a hyphen of the text

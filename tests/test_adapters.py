@@ -29,8 +29,8 @@ from helpers import NS
 from protocol_press.adapters.ebooklib import XML_LANG, new_book, set_title_id, write_book
 from protocol_press.adapters.pyphen import is_loaded, load, parse
 from protocol_press.adapters.weasyprint import extend_xmp, page_box
-from protocol_press.writers.pagelist import PageStart, page_starts
-from protocol_press.writers.parallel import _strings_assigned
+from protocol_press.layout.chunked import _strings_assigned
+from protocol_press.layout.pagelist import PageStart, page_starts
 
 
 def changed(library: str, what: str) -> str:
@@ -135,7 +135,7 @@ def test_weasyprint_xmp_extension_goes_into_its_one_rdf_tree() -> None:
 IMPORT_PROBE = """
 import ctypes.util, json, sys
 from protocol_press.adapters.weasyprint import import_finding_libraries_with
-from protocol_press.workers import _find_in_loader_cache
+from protocol_press.layout.engine import _find_in_loader_cache
 
 standard = ctypes.util.find_library
 asked = []
@@ -156,7 +156,7 @@ print(json.dumps({
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the shortcut is for Linux")
 def test_weasyprint_import_asks_find_library_for_its_libraries() -> None:
-    """``workers.import_weasyprint`` answers cffi's library searches from the loader's
+    """``engine.import_weasyprint`` answers cffi's library searches from the loader's
     cache while WeasyPrint is imported (in a fresh process: here it is imported already)."""
     done = subprocess.run(
         [sys.executable, "-c", IMPORT_PROBE], capture_output=True, text=True, timeout=120
@@ -168,7 +168,7 @@ def test_weasyprint_import_asks_find_library_for_its_libraries() -> None:
     assert probe["asked"], changed(
         "weasyprint",
         f"(with cffi {version('cffi')}) asks ctypes.util.find_library about its libraries "
-        "while it is imported: the shortcut in workers.import_weasyprint does nothing",
+        "while it is imported: the shortcut in engine.import_weasyprint does nothing",
     )
     assert probe["loaded"] == [True, True, True], changed("weasyprint", "loads its libraries")
     assert probe["restored"], "ctypes.util.find_library was not put back after the import"

@@ -1,4 +1,4 @@
-"""One program per font in a PDF joined from chunks (writers/fontmerge.py).
+"""One program per font in a PDF joined from chunks (layout/fontmerge.py).
 
 Two documents set in the tool's own fonts, with different words, are laid out by
 WeasyPrint and joined page by page: each brings its own subsets. After the merge
@@ -16,9 +16,9 @@ import pypdfium2
 import pytest
 
 from helpers import REPO
+from protocol_press.layout.engine import lay_out_html, write_raw_pdf
+from protocol_press.layout.fontmerge import merge_font_subsets
 from protocol_press.styles import resolve_styles
-from protocol_press.writers.fontmerge import merge_font_subsets
-from protocol_press.writers.pdf import lay_out_html, write_raw_pdf
 
 TEXTS = (
     "<p>Present: Khrushchev, Mikoyan. <em>Kozlov</em> spoke on <strong>Cuba</strong>.</p>",

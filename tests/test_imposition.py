@@ -97,7 +97,7 @@ def numbered_pdf(pages: int, size: tuple[float, float] = A4_PORTRAIT) -> bytes:
 
 
 # A hyphen the layout added at a line's end is marked content with /ActualText (see
-# writers/pdftext.py). PDFium 2.x places the characters it reads from such a span
+# layout/pdftext.py). PDFium 2.x places the characters it reads from such a span
 # inside a form XObject (a booklet's page) at the page's own coordinates, untransformed,
 # so a query by area finds them on the wrong half of the sheet: those lines, made of
 # nothing but hyphens and PDFium's hyphen marker (U+0002), say nothing of the page.

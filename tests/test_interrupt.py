@@ -199,7 +199,7 @@ def alive(pid: int) -> bool:
 def test_no_worker_outlives_a_stopped_build(
     editions: dict[str, object], tmp_path: Path, how: signal.Signals
 ) -> None:
-    """The editions are laid out in worker processes (writers/parallel.py): stopping the
+    """The editions are laid out in worker processes (layout/chunked.py): stopping the
     build, even with SIGKILL, ends them too, without a traceback."""
     process = subprocess.Popen(
         [*cli_command(), "build", str(editions["project"]), "--out", str(tmp_path / "out")],

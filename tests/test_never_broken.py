@@ -22,7 +22,7 @@ from lxml import etree
 
 from helpers import REPO, Book, EpubCheckReport, epub_members, xhtml_documents
 from protocol_press.diagnostics import Diagnostic, ManuscriptError
-from protocol_press.writers.pagelist import PageStart, insert_page_breaks
+from protocol_press.layout.pagelist import PageStart, insert_page_breaks
 
 IMAGE = REPO / "src" / "protocol_press" / "scaffold" / "manuscript" / "images"
 IMAGE /= "sample-figure.png"

@@ -1,4 +1,4 @@
-"""Speed changed nothing: a PDF laid out in chunks on several processes (writers/parallel.py)
+"""Speed changed nothing: a PDF laid out in chunks on several processes (layout/chunked.py)
 is the single-pass PDF, page for page, tag for tag, link for link.
 
 Each book is built both ways and compared: the page count, the text of every page,
@@ -33,8 +33,8 @@ from helpers import (
     run_cli,
 )
 from protocol_press.diagnostics import ManuscriptError
+from protocol_press.layout.chunked import plan_chunks
 from protocol_press.render import CROSS_REFERENCE, Part
-from protocol_press.writers.parallel import plan_chunks
 
 PROSE = (
     "the Presidium considered the letter from Washington and agreed that the missiles "
@@ -261,7 +261,7 @@ def test_the_ebook_is_made_while_the_contents_page_is_drawn(
     """The EPUB needs only the page starts: it is made once, before the chunks are
     joined (while the workers draw the contents page and the folios)."""
     from protocol_press import build as build_module
-    from protocol_press.writers import parallel
+    from protocol_press.layout import chunked as parallel
 
     events: list[str] = []
     make_epub, join = build_module._epub, parallel.join_chunks
@@ -288,7 +288,7 @@ def test_workers_start_before_parsing_and_stop_when_the_build_fails(
     """A long book's workers import WeasyPrint while the manuscript is parsed; a
     manuscript error found then stops them at once."""
     from protocol_press import build as build_module
-    from protocol_press.workers import WorkerPool
+    from protocol_press.layout.workers import WorkerPool
 
     events: list[str] = []
     warm_up, parse = WorkerPool.warm_up, build_module.parse_manuscript

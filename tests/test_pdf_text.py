@@ -414,8 +414,8 @@ p.soft { width: 50pt; text-align: left; text-indent: 0 }
 def narrow_pdf(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from datetime import UTC, datetime
 
+    from protocol_press.layout.engine import lay_out_html, write_pdf
     from protocol_press.styles import resolve_styles
-    from protocol_press.writers.pdf import lay_out_html, write_pdf
 
     moment = datetime(2026, 1, 1, tzinfo=UTC)
     layout = lay_out_html(NARROW_HTML, resolve_styles(None), (), moment, "en", extra_css=NARROW_CSS)

@@ -1,8 +1,8 @@
 """What a cold build saves at start-up changes nothing it makes, and leaves nothing behind.
 
 - WeasyPrint is imported without ``find_library``'s compiler and linker runs
-  (``workers.import_weasyprint``): the same libraries are loaded.
-- Hyphenation patterns are read from the user's cache (``writers.hyphenation``):
+  (``engine.import_weasyprint``): the same libraries are loaded.
+- Hyphenation patterns are read from the user's cache (``layout.hyphenation``):
   the same table Pyphen parses, parsed again when the stored one is damaged.
 - Templates are compiled once (``render._CompiledTemplates``), or every time
   when the cache cannot be written.
@@ -21,8 +21,8 @@ import pyphen
 import pytest
 
 from helpers import REPO, run_cli
-from protocol_press.workers import _find_in_loader_cache
-from protocol_press.writers import hyphenation
+from protocol_press.layout import hyphenation
+from protocol_press.layout.engine import _find_in_loader_cache
 
 LIBRARIES_LOADED = """
 import sys
@@ -47,7 +47,7 @@ def libraries_loaded(importer: str) -> list[str]:
 def test_weasyprint_loads_the_same_libraries_without_the_slow_search() -> None:
     plain = libraries_loaded("import weasyprint")
     fast = libraries_loaded(
-        "from protocol_press.workers import import_weasyprint\nimport_weasyprint()"
+        "from protocol_press.layout.engine import import_weasyprint\nimport_weasyprint()"
     )
     assert any("libpango-1.0" in path for path in plain)
     assert fast == plain

@@ -39,10 +39,10 @@ from .transform import build_document
 AUTO_PARALLEL_WORDS = 20_000
 
 if TYPE_CHECKING:
-    from .workers import WorkerPool
-    from .writers.pagelist import PageStart
-    from .writers.pdf import Layout, RenderWarning
-    from .writers.whole import ParallelEdition
+    from .layout.engine import Layout, RenderWarning
+    from .layout.pagelist import PageStart
+    from .layout.whole import ParallelEdition
+    from .layout.workers import WorkerPool
 
     # A print edition laid out in one pass, or in chunks and assembled.
     Edition = Layout | ParallelEdition
@@ -167,8 +167,8 @@ def _build_read(
     result.inputs = _inputs(book)
     read = read_inputs(target, options.settings(), result.inputs) if options.record else None
     if pending:  # This process finishes their PDFs' tags (``finish_tags``, with pikepdf):
-        from .writers import pdftags  # noqa: F401  (loaded while the workers lay out)
-        from .writers.whole import finish_tags
+        from .layout import pdftags  # noqa: F401  (loaded while the workers lay out)
+        from .layout.whole import finish_tags
 
     # The EPUB needs the A4 edition's page starts only: a book laid out in chunks has
     # them while its contents page and folios are still being drawn, and the EPUB is
@@ -275,7 +275,7 @@ def _jobs(options: BuildOptions, book: _Book) -> int:
         return 1  # (one long chapter is one chunk: nothing to share out)
     if book_words(book.document) < AUTO_PARALLEL_WORDS:
         return 1
-    from .workers import default_jobs
+    from .layout.workers import default_jobs
 
     return default_jobs()
 
@@ -297,7 +297,7 @@ def _printed(options: BuildOptions, metadata: Metadata) -> list[tuple[str, bool]
 def _submit_whole(
     book: _Book, paper: str, marks: bool, pool: WorkerPool, options: BuildOptions
 ) -> Future[ParallelEdition]:
-    from .writers.whole import WholeJob, lay_out_whole
+    from .layout.whole import WholeJob, lay_out_whole
 
     epub_parts = (paper, marks) == ("a4", False) and "epub" in options.formats
     job = WholeJob(
@@ -339,7 +339,7 @@ def _early_workers(
     cost no time): for the chunks of a long book (``_jobs`` decides for certain,
     after parsing), else for the editions of a short one. ``given`` ones are used
     if there are enough of them. Stopped at once if the build fails."""
-    from .workers import WorkerPool, can_fork, default_jobs, running
+    from .layout.workers import WorkerPool, can_fork, default_jobs, running
 
     jobs = _likely_jobs(options, manuscript)
     if given is not None and given.jobs >= min(jobs, default_jobs()):
@@ -367,7 +367,7 @@ def _likely_jobs(options: BuildOptions, manuscript: Manuscript) -> int:
         return 1
     if sum(len(source.text.split()) for source in manuscript.sources) < AUTO_PARALLEL_WORDS:
         return 1
-    from .workers import default_jobs
+    from .layout.workers import default_jobs
 
     return default_jobs()
 
@@ -391,7 +391,7 @@ def _part_weight(document: Document, part: Part) -> int:
 
 
 def _workers_can_start() -> bool:
-    from .writers.parallel import workers_can_start
+    from .layout.chunked import workers_can_start
 
     return workers_can_start()
 
@@ -406,7 +406,7 @@ def _lay_out(
 ) -> Edition:
     allowed = [book.manuscript.root]
     if jobs > 1 and not marks and _workers_can_start():
-        from .writers.parallel import lay_out_in_parallel
+        from .layout.chunked import lay_out_in_parallel
 
         def renderer_for(local: frozenset[str] | None, pages: dict[str, int] | None) -> Renderer:
             return book.renderer("pdf", paper, local, pages)
@@ -423,7 +423,7 @@ def _lay_out(
             meanwhile,
             pool,
         )
-    from .writers.pdf import lay_out
+    from .layout.engine import lay_out
 
     renderer = book.renderer("pdf", paper)
     return lay_out(renderer, book.styles, allowed, book.build_time, paper, marks)
@@ -438,7 +438,7 @@ def _impose(pdf: bytes, variant: PrintVariant) -> bytes:
 
 
 def _pdf(edition: Edition, identifier: str) -> bytes:
-    from .writers.pdf import Layout, write_pdf
+    from .layout.engine import Layout, write_pdf
 
     return write_pdf(edition, identifier) if isinstance(edition, Layout) else edition.pdf
 
@@ -451,8 +451,8 @@ def _web(book: _Book) -> bytes:
 
 def _page_starts(book: _Book, a4: Edition) -> list[PageStart]:
     """Where the A4 edition's pages begin in the book's parts."""
-    from .writers.pagelist import page_starts
-    from .writers.pdf import Layout
+    from .layout.engine import Layout
+    from .layout.pagelist import page_starts
 
     if not isinstance(a4, Layout):
         return a4.starts

@@ -77,7 +77,7 @@ def cache_dir() -> Path:
 def compiled_dir() -> Path:
     """What the tool derives from its own files and libraries, the same for every
     manuscript: compiled templates (``render``), parsed hyphenation patterns
-    (``writers.hyphenation``)."""
+    (``layout.hyphenation``)."""
     return cache_dir() / "compiled"
 
 

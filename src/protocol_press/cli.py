@@ -181,7 +181,7 @@ def build(
     try:
         # Workers start first, before this process imports anything more: they import
         # WeasyPrint while it imports the build and parses the manuscript.
-        from .workers import start_for
+        from .layout.workers import start_for
 
         single = options.papers is not None and len(options.papers) == 1
         one_layout = single and options.booklets == () and not marks

@@ -150,7 +150,7 @@ class RenderContext:
     page_list: list[tuple[str, str]] = field(default_factory=list)
     cover: str = ""
     inline_css: str = ""
-    # A chunk of the book laid out on its own (writers/parallel.py): the files of its
+    # A chunk of the book laid out on its own (layout/chunked.py): the files of its
     # parts (links elsewhere become cross-references) and the contents page's numbers.
     local_files: frozenset[str] | None = None
     toc_pages: dict[str, int] | None = None

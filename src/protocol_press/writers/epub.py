@@ -28,10 +28,10 @@ from .. import __version__
 from ..accessibility import BookFacts, accessibility_claims
 from ..adapters.ebooklib import new_book, set_title_id, write_book
 from ..cover import generate_cover
+from ..layout.pagelist import PageStart, insert_page_breaks
 from ..model import Contributor, Document, Metadata
 from ..render import DEFAULT_LABELS, Asset, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
-from .pagelist import PageStart, insert_page_breaks
 
 XHTML = "application/xhtml+xml"
 GENERATED_COVER = "images/cover.png"

@@ -49,11 +49,11 @@ import pikepdf
 from ..adapters.weasyprint import page_box
 from ..cache import write_atomically
 from ..styles import StyleSet
-from ..workers import WorkerPool
+from .engine import RenderWarning
 from .fontmerge import merge_font_subsets
 from .pagelist import PageStart
-from .pdf import RenderWarning
 from .whole import ParallelEdition
+from .workers import WorkerPool
 
 if TYPE_CHECKING:  # (workers lay out HTML: they need not import the templates' code)
     from ..render import Part, Renderer
@@ -117,8 +117,8 @@ class ChunkLayout:
 
 def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
     """Lay out one chunk (in a worker process)."""
+    from .engine import lay_out_html, write_pdf
     from .pagelist import page_starts
-    from .pdf import lay_out_html, write_pdf
 
     layout = lay_out_html(
         job.html,
@@ -162,7 +162,7 @@ def lay_out_folios(
     chunks: Sequence[ChunkLayout], styles: StyleSet, build_time: datetime, lang: str, paper: str
 ) -> bytes:
     """The running heads and folios of every page, on otherwise empty pages (a worker)."""
-    from .pdf import lay_out_html, write_raw_pdf
+    from .engine import lay_out_html, write_raw_pdf
 
     layout = lay_out_html(
         folio_html(chunks, lang),

@@ -16,9 +16,9 @@ from datetime import datetime
 from pathlib import Path
 
 from ..styles import StyleSet
-from ..workers import send_early_starts
+from .early import send_early_starts
+from .engine import RenderWarning
 from .pagelist import PageStart
-from .pdf import RenderWarning
 
 
 @dataclass(slots=True)
@@ -50,8 +50,8 @@ class WholeJob:
 def lay_out_whole(job: WholeJob) -> ParallelEdition:
     """Lay out a whole edition in one pass and write its PDF, tags unfinished
     (``finish_tags``): in a worker process."""
+    from .engine import lay_out_html, write_raw_pdf
     from .pagelist import page_starts
-    from .pdf import lay_out_html, write_raw_pdf
 
     layout = lay_out_html(
         job.html, job.styles, job.allowed, job.build_time, job.lang, job.paper, job.marks

@@ -1,6 +1,6 @@
 """Stage 5b, after the join: one font program per font in a PDF assembled from chunks.
 
-Each chunk of a book laid out in parallel (``writers.parallel``) embeds its own
+Each chunk of a book laid out in parallel (``layout.chunked``) embeds its own
 subsets of the book's fonts, so the joined file would carry one copy of each font
 per chunk. WeasyPrint subsets fonts keeping the original glyph ids (HarfBuzz's
 ``RETAIN_GIDS``, fontTools' ``retain_gids``) and addresses them through

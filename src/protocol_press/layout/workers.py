@@ -8,20 +8,18 @@ meanwhile: the command line starts them before it even imports the build
 Workers are forked: they start in milliseconds with the few modules the command
 line had loaded, and a process with threads never forks (``can_fork``). A short
 book's editions (A4, Letter, a booklet's pages) are each laid out whole in one
-(``writers.whole.lay_out_whole``), a long book's chunks in all of them
-(``writers.parallel.lay_out_in_parallel``). Library callers that cannot fork
+(``layout.whole.lay_out_whole``), a long book's chunks in all of them
+(``layout.chunked.lay_out_in_parallel``). Library callers that cannot fork
 get spawned workers, which share no state with the build.
 """
 
 from __future__ import annotations
 
 import gc
-import importlib
 import multiprocessing
 import multiprocessing.queues
 import os
 import queue
-import re
 import shutil
 import signal
 import sys
@@ -29,18 +27,18 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import early
+
 if TYPE_CHECKING:
-    from .writers.pagelist import PageStart
+    from .pagelist import PageStart
 
 # A manuscript of this many bytes of Markdown has about build.AUTO_PARALLEL_WORDS words:
 # its chunks will keep every core busy.
 LONG_MANUSCRIPT_BYTES = 120_000
 
-_early: multiprocessing.queues.Queue[list[PageStart]] | None = None
 _INTERRUPTIONS = {signal.SIGINT, signal.SIGTERM}
 T = TypeVar("T")
 
@@ -50,7 +48,6 @@ class WorkerPool:
 
     def __init__(self, jobs: int, start_method: str | None = None) -> None:
         """``start_method``: "fork" or "spawn"; by default fork where ``can_fork``."""
-        global _early
         self.jobs = jobs
         self.start_method = start_method or ("fork" if can_fork() else "spawn")
         self._executor: ProcessPoolExecutor | None = None
@@ -59,7 +56,7 @@ class WorkerPool:
         # it as soon as the layout is done, before its PDF is written (``early_starts``).
         self.early: multiprocessing.queues.Queue[list[PageStart]] | None = None
         if self.start_method == "fork":
-            self.early = _early = multiprocessing.get_context("fork").Queue()
+            self.early = early.open_queue()
 
     @property
     def executor(self) -> ProcessPoolExecutor:
@@ -126,12 +123,6 @@ class WorkerPool:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
-
-
-def send_early_starts(starts: list[PageStart]) -> None:
-    """In a forked worker: hand the page starts to the build before the PDF is written."""
-    if _early is not None:
-        _early.put(starts)
 
 
 @contextmanager
@@ -227,53 +218,12 @@ def import_layout_libraries() -> None:
     garbage collector's sight (``gc.freeze``), so that the collections set off by the
     many objects of a layout do not walk the modules' objects each time (about 5 % of
     the Protocol's layout and writing)."""
+    from .engine import import_weasyprint
+
     import_weasyprint()
     import weasyprint.formatting_structure.boxes
     import weasyprint.pdf  # noqa: F401
 
-    from .writers import pagelist, pdf, whole  # noqa: F401
+    from . import engine, pagelist, whole  # noqa: F401
 
     gc.freeze()
-
-
-def import_weasyprint() -> None:
-    """Import WeasyPrint, without the 0.2 s it spends looking for Pango's libraries.
-
-    WeasyPrint tries several names for each library it loads (GObject, Pango,
-    HarfBuzz, Fontconfig), and cffi asks ``ctypes.util.find_library`` about each
-    name the loader cannot open. On Linux that runs ``ldconfig -p``, then gcc, then
-    ld: 21 searches, a third of the import. While WeasyPrint loads, the search
-    answers from one reading of the loader's cache (``ldconfig -p``), the search's
-    first step, and skips the compiler and linker: the names they could add are
-    outside the loader's cache, where WeasyPrint's next name (the library's soname,
-    opened by the loader itself) finds the same file.
-    """
-    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
-        importlib.import_module("weasyprint")
-        return
-    from .adapters.weasyprint import import_finding_libraries_with
-
-    import_finding_libraries_with(_find_in_loader_cache)
-
-
-def _find_in_loader_cache(name: str) -> str | None:
-    """The file name of library ``name`` (``lib<name>.so...``) in the loader's cache."""
-    match = re.search(rf"\s(lib{re.escape(name)}\.[^\s]+)\s+\(", _loader_cache())
-    return match.group(1) if match else None
-
-
-@cache
-def _loader_cache() -> str:
-    """The libraries the dynamic loader knows (``ldconfig -p``), or nothing."""
-    import subprocess
-
-    try:
-        listing = subprocess.run(
-            ["/sbin/ldconfig", "-p"],
-            capture_output=True,
-            env={"LC_ALL": "C", "LANG": "C"},
-            check=False,
-        )
-    except OSError:
-        return ""
-    return os.fsdecode(listing.stdout)

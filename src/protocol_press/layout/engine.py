@@ -12,14 +12,17 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import io
 import logging
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
@@ -28,11 +31,54 @@ from xml.etree import ElementTree
 from ..adapters.weasyprint import extend_xmp
 from ..diagnostics import ManuscriptError, SourcePos, error
 from ..styles import StyleSet
-from ..workers import import_weasyprint
 from .hyphenation import load_patterns
 
 if TYPE_CHECKING:  # (workers lay out HTML: they need not import the templates' code)
     from ..render import Renderer
+
+
+def import_weasyprint() -> None:
+    """Import WeasyPrint, without the 0.2 s it spends looking for Pango's libraries.
+
+    WeasyPrint tries several names for each library it loads (GObject, Pango,
+    HarfBuzz, Fontconfig), and cffi asks ``ctypes.util.find_library`` about each
+    name the loader cannot open. On Linux that runs ``ldconfig -p``, then gcc, then
+    ld: 21 searches, a third of the import. While WeasyPrint loads, the search
+    answers from one reading of the loader's cache (``ldconfig -p``), the search's
+    first step, and skips the compiler and linker: the names they could add are
+    outside the loader's cache, where WeasyPrint's next name (the library's soname,
+    opened by the loader itself) finds the same file.
+    """
+    if "weasyprint" in sys.modules or not sys.platform.startswith("linux"):
+        importlib.import_module("weasyprint")
+        return
+    from ..adapters.weasyprint import import_finding_libraries_with
+
+    import_finding_libraries_with(_find_in_loader_cache)
+
+
+def _find_in_loader_cache(name: str) -> str | None:
+    """The file name of library ``name`` (``lib<name>.so...``) in the loader's cache."""
+    match = re.search(rf"\s(lib{re.escape(name)}\.[^\s]+)\s+\(", _loader_cache())
+    return match.group(1) if match else None
+
+
+@cache
+def _loader_cache() -> str:
+    """The libraries the dynamic loader knows (``ldconfig -p``), or nothing."""
+    import subprocess
+
+    try:
+        listing = subprocess.run(
+            ["/sbin/ldconfig", "-p"],
+            capture_output=True,
+            env={"LC_ALL": "C", "LANG": "C"},
+            check=False,
+        )
+    except OSError:
+        return ""
+    return os.fsdecode(listing.stdout)
+
 
 PAPER_SIZES = {"a4": "A4", "letter": "letter", "a5": "A5", "half-letter": "5.5in 8.5in"}
 # Small pages (and booklet pages) get narrower margins than the print sheet's.
