@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import pikepdf
 
-from ..adapters.weasyprint import page_box
+from ..adapters.weasyprint import page_name, strings_assigned
 from ..cache import write_atomically
 from ..styles import StyleSet
 from .engine import RenderWarning
@@ -141,21 +141,10 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         len(pages),
         page_starts(pages, layout.root, job.part_ids),
         anchors,
-        [_strings_assigned(page) for page in pages],
-        [page_box(page).page_type.name == "front" for page in pages],
+        [strings_assigned(page) for page in pages],
+        [page_name(page) == "front" for page in pages],
         layout.warnings,
     )
-
-
-def _strings_assigned(page: Any) -> list[tuple[str, str]]:
-    """The named strings a page assigns, in order: WeasyPrint's own walk of the page
-    (``layout.layout_document``), which the folio document repeats."""
-    found: list[tuple[str, str]] = []
-    for box in page_box(page).descendants():
-        assigned = box.string_set
-        if assigned and assigned != "none":
-            found.extend((str(name), str(text)) for name, text in assigned)
-    return found
 
 
 def lay_out_folios(
