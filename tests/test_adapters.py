@@ -28,8 +28,13 @@ from lxml import etree
 from helpers import NS
 from protocol_press.adapters.ebooklib import XML_LANG, new_book, set_title_id, write_book
 from protocol_press.adapters.pyphen import is_loaded, load, parse
-from protocol_press.adapters.weasyprint import extend_xmp, page_box
-from protocol_press.layout.chunked import _strings_assigned
+from protocol_press.adapters.weasyprint import (
+    extend_xmp,
+    html_tree,
+    page_name,
+    strings_assigned,
+    text_by_page,
+)
 from protocol_press.layout.pagelist import PageStart, page_starts
 
 
@@ -62,43 +67,100 @@ def rendered() -> Any:
     import weasyprint
 
     source = weasyprint.HTML(string=PAGES_HTML)
-    document = source.render(pdf_variant="pdf/ua-1")
-    return document, source.etree_element
+    try:
+        root = html_tree(source)
+    except AttributeError as exc:
+        pytest.fail(changed("weasyprint", f"keeps the parsed tree as HTML.etree_element ({exc})"))
+    return source.render(pdf_variant="pdf/ua-1"), root
 
 
-def test_weasyprint_page_box_is_the_laid_out_page(rendered) -> None:
-    from weasyprint.formatting_structure import boxes
-
+def test_weasyprint_page_name_is_the_css_page(rendered) -> None:
     document, _ = rendered
     try:
-        laid_out = [page_box(page) for page in document.pages]
+        names = [page_name(page) for page in document.pages]
     except AttributeError as exc:
-        pytest.fail(changed("weasyprint", f"keeps a page's boxes as Page._page_box ({exc})"))
-    assert all(isinstance(box, boxes.PageBox) for box in laid_out), changed(
-        "weasyprint", "keeps a PageBox as Page._page_box"
-    )
-    names = [box.page_type.name for box in laid_out]
+        pytest.fail(changed("weasyprint", f"keeps Page._page_box.page_type.name ({exc})"))
     assert names[0] == "front" != names[1], changed(
         "weasyprint", f"names a page box's page type after CSS `page` (got {names})"
     )
-    texts = [box.text for box in laid_out[1].descendants() if isinstance(box, boxes.TextBox)]
-    assert "First words of the text." in texts, changed(
-        "weasyprint", f"puts a page's text boxes under its PageBox (got {texts})"
-    )
 
 
-def test_weasyprint_page_box_gives_named_strings_and_page_starts(rendered) -> None:
-    """What the callers read through ``page_box``: the named strings each page assigns
-    (``parallel``) and the element and text each page starts with (``pagelist``)."""
-    document, root = rendered
-    strings = [_strings_assigned(page) for page in document.pages]
+def test_weasyprint_strings_assigned_are_each_pages_string_set(rendered) -> None:
+    """The named strings each page assigns (``chunked``'s folio document repeats them)."""
+    document, _ = rendered
+    try:
+        strings = [strings_assigned(page) for page in document.pages]
+    except AttributeError as exc:
+        pytest.fail(changed("weasyprint", f"keeps string-set values on boxes ({exc})"))
     assert strings == [[("part-title", "The cover")], [("part-title", "The text")]], changed(
         "weasyprint", f"sets string-set values on the boxes of a page (got {strings})"
     )
+
+
+def test_weasyprint_page_starts_come_from_the_html_tree(rendered) -> None:
+    """The element and text each page starts with (``pagelist``), found in the tree
+    ``html_tree`` gives: the boxes' elements are that tree's."""
+    document, root = rendered
     starts = page_starts(document.pages, root, ["cover", "text"])
     assert starts == [PageStart(1, "cover", 0, 0), PageStart(2, "text", 0, 0)], changed(
         "weasyprint", f"lays out text boxes the page-list reads (got {starts})"
     )
+
+
+TEXT_HTML = """<!DOCTYPE html>
+<html lang="en"><head><title>Text</title><style>
+  @page { size: A7; margin: 8mm; @bottom-center { content: "Folio text" } }
+  p.lead::before { content: "Generated " }
+  ol { list-style-position: inside }
+  td, th { font-size: 9pt }
+</style></head><body>
+<p class="lead">First words.</p>
+<p class="hidden">Only for screen readers.</p>
+<ol><li>An item.</li></ol>
+<table><thead><tr><th>Header cell</th></tr></thead><tbody>
+ROWS
+</tbody></table>
+</body></html>""".replace("ROWS", "".join(f"<tr><td>Row {n}</td></tr>" for n in range(40)))
+
+
+def test_weasyprint_text_by_page_reads_the_content_boxes() -> None:
+    """Each page's text in order with its text block; no margin boxes, no generated
+    content, no hidden element, a repeated table header once."""
+    import weasyprint
+
+    source = weasyprint.HTML(string=TEXT_HTML)
+    document = source.render()
+    blocks = {"p", "li", "td", "th"}
+    try:
+        pages = list(
+            text_by_page(
+                document.pages,
+                lambda element: element is not None and element.tag in blocks,
+                lambda element: "hidden" in (element.get("class") or ""),
+            )
+        )
+    except AttributeError as exc:
+        pytest.fail(changed("weasyprint", f"lays out the boxes text_by_page reads ({exc})"))
+    texts = [text for page in pages for text, _ in page]
+    with_rows = [n for n, page in enumerate(pages) if any("Row" in t for t, _ in page)]
+    assert len(with_rows) > 1, "the test's table should span several pages"
+    assert texts[:2] == ["First words.", "An item."], changed(
+        "weasyprint", f"lays out a page's text in TextBoxes under its PageBox (got {texts[:4]})"
+    )
+    assert texts.count("Header cell") == 1, changed(
+        "weasyprint", "marks a table's repeated header as a TableRowGroupBox with is_header"
+    )
+    for left_out in ("Folio text", "Generated ", "1. ", "Only for screen readers."):
+        assert left_out not in texts, changed(
+            "weasyprint", f"lays out {left_out!r} in boxes text_by_page can tell apart"
+        )
+    tree = set(html_tree(source).iter())
+    _, block = pages[0][0]
+    assert block in tree and block.tag == "p", changed(
+        "weasyprint", f"gives each box the element of HTML.etree_element it came from ({block})"
+    )
+    rows = [(text, block.tag) for page in pages for text, block in page if text.startswith("Row")]
+    assert rows[0] == ("Row 0", "td") and len(rows) == 40
 
 
 def _xmp(document: Any) -> ElementTree.Element:

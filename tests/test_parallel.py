@@ -33,7 +33,7 @@ from helpers import (
     run_cli,
 )
 from protocol_press.diagnostics import ManuscriptError
-from protocol_press.layout.chunked import plan_chunks
+from protocol_press.layout.chunked import _destinations, plan_chunks
 from protocol_press.render import CROSS_REFERENCE, Part
 
 PROSE = (
@@ -374,6 +374,27 @@ def test_chunks_are_runs_of_parts_of_similar_length() -> None:
         ["c4", "c5", "c6"],
     ]
     assert len(plan_chunks([*parts, *body], weights, 20)) == 1 + len(body)
+
+
+def test_a_chunks_named_destinations_are_read_whatever_the_trees_shape() -> None:
+    """WeasyPrint writes one flat ``/Names`` array; a tree with ``/Kids`` (as qpdf
+    writes past 32 names) is read in full too, each destination on the copied page."""
+    source = pikepdf.new()
+    source.add_blank_page()
+    source.add_blank_page()
+    tree = pikepdf.NameTree.new(source)
+    for number in range(40):
+        page = source.pages[number % 2].obj
+        tree[f"note-{number:02d}"] = pikepdf.Array([page, pikepdf.Name.Fit])
+    source.Root.Names = pikepdf.Dictionary(Dests=tree.obj)
+    assert "/Kids" in tree.obj
+    merged = pikepdf.new()
+    merged.pages.extend(source.pages)
+    found = _destinations(merged, source)
+    copied = [page.obj.objgen for page in merged.pages]
+    assert [(name, copied.index(dest[0].objgen)) for name, dest in found] == [
+        (f"note-{number:02d}", number % 2) for number in range(40)
+    ]
 
 
 # ------------------------------------------------------------------ helpers

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any
 
 import pikepdf
 
-from ..adapters.weasyprint import page_box
+from ..adapters.weasyprint import page_name, strings_assigned
 from ..cache import write_atomically
 from ..styles import StyleSet
 from .engine import RenderWarning
@@ -141,21 +141,10 @@ def lay_out_chunk(job: ChunkJob) -> ChunkLayout:
         len(pages),
         page_starts(pages, layout.root, job.part_ids),
         anchors,
-        [_strings_assigned(page) for page in pages],
-        [page_box(page).page_type.name == "front" for page in pages],
+        [strings_assigned(page) for page in pages],
+        [page_name(page) == "front" for page in pages],
         layout.warnings,
     )
-
-
-def _strings_assigned(page: Any) -> list[tuple[str, str]]:
-    """The named strings a page assigns, in order: WeasyPrint's own walk of the page
-    (``layout.layout_document``), which the folio document repeats."""
-    found: list[tuple[str, str]] = []
-    for box in page_box(page).descendants():
-        assigned = box.string_set
-        if assigned and assigned != "none":
-            found.extend((str(name), str(text)) for name, text in assigned)
-    return found
 
 
 def lay_out_folios(
@@ -587,25 +576,22 @@ def _renumber_page(page: pikepdf.Page, offset: int) -> None:
 
 
 def _destinations(pdf: pikepdf.Pdf, source: pikepdf.Pdf) -> list[tuple[str, pikepdf.Object]]:
+    """A chunk's named destinations, copied into the merged file (pikepdf reads the
+    name tree, whatever its shape)."""
     names = source.Root.get("/Names")
     dests = names.get("/Dests") if isinstance(names, pikepdf.Dictionary) else None
     if dests is None:
         return []
-    return list(_name_tree_entries(_bring(pdf, source, dests)))
-
-
-def _name_tree_entries(node: Any) -> Iterator[tuple[str, pikepdf.Object]]:
-    if not isinstance(node, pikepdf.Dictionary):
-        return
-    entries = node.get("/Names", pikepdf.Array())
-    for index in range(0, len(entries), 2):
-        yield str(entries[index]), entries[index + 1]
-    for kid in node.get("/Kids", pikepdf.Array()):
-        yield from _name_tree_entries(kid)
+    return list(pikepdf.NameTree(_bring(pdf, source, dests)).items())
 
 
 def _name_tree(pdf: pikepdf.Pdf, entries: list[tuple[str, pikepdf.Object]]) -> pikepdf.Object:
-    """A flat name tree, sorted as the format wants (by the names' bytes)."""
+    """A flat name tree, sorted as the format wants (by the names' bytes).
+
+    Written by hand, as WeasyPrint writes a single pass's: ``pikepdf.NameTree.new``
+    (qpdf 12) splits a node at 32 names into ``/Kids`` with ``/Limits``, which would
+    make the chunked PDF's bytes differ from those of the releases before it.
+    """
     ordered = sorted(dict(entries).items(), key=lambda item: item[0].encode("utf-8"))
     flat: list[Any] = []
     for name, destination in ordered:
@@ -639,6 +625,8 @@ def _bookmarks(node: Any) -> list[_Bookmark]:
 
 
 def _outline(pdf: pikepdf.Pdf, bookmarks: list[_Bookmark]) -> pikepdf.Object:
+    """The merged outline. Written by hand: ``Pdf.open_outline()`` writes ``/Count 0``
+    on every item without children, which would change the chunked PDF's bytes."""
     root = pdf.make_indirect(pikepdf.Dictionary(Type=pikepdf.Name.Outlines))
     visible = _link_outline(pdf, root, bookmarks)
     root.Count = visible

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 from xml.etree import ElementTree
 
-from ..adapters.weasyprint import extend_xmp
+from ..adapters.weasyprint import extend_xmp, html_tree
 from ..diagnostics import ManuscriptError, SourcePos, error
 from ..styles import StyleSet
 from .hyphenation import load_patterns
@@ -273,7 +273,7 @@ def lay_out_html(
             stylesheets=sheets, font_config=fonts, counter_style=counters, pdf_variant=variant
         )
     _add_language(document.metadata, lang)
-    return Layout(document, source.etree_element, paper, warnings, build_time)
+    return Layout(document, html_tree(source), paper, warnings, build_time)
 
 
 def write_pdf(layout: Layout, identifier: str) -> bytes:

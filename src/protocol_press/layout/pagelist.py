@@ -15,16 +15,13 @@ them. Text meant for screen readers only is skipped on both sides.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
-from types import ModuleType
 from typing import Any
 
 from lxml import etree
 
-from ..adapters.weasyprint import page_box
+from ..adapters.weasyprint import text_by_page
 
 XHTML_NS = "http://www.w3.org/1999/xhtml"
 EPUB_NS = "http://www.idpf.org/2007/ops"
@@ -63,11 +60,11 @@ def page_starts(pages: Sequence[Any], root: Any, part_ids: Sequence[str]) -> lis
     """Where each laid-out page begins (WeasyPrint pages and the HTML tree they came from)."""
     blocks = _block_positions(root, set(part_ids))
     seen: dict[int, int] = {}
-    repeated: set[int] = set()
     starts = []
-    for number, page in enumerate(pages, start=1):
+    pieces = text_by_page(pages, _is_text_block, _is_hidden)
+    for number, texts in enumerate(pieces, start=1):
         first: tuple[Any, int] | None = None
-        for text, block in _text_boxes(page_box(page), None, repeated):
+        for text, block in texts:
             if block is None or id(block) not in blocks:
                 continue
             if first is None:
@@ -89,35 +86,8 @@ def _block_positions(root: Any, part_ids: set[str]) -> dict[int, tuple[str, int]
     return positions
 
 
-@cache
-def _boxes() -> ModuleType:
-    """WeasyPrint's box classes, imported only to read a layout: the EPUB side of this
-    module runs in processes that never lay anything out (a book laid out in chunks)."""
-    return importlib.import_module("weasyprint.formatting_structure.boxes")
-
-
-def _text_boxes(box: Any, block: Any, repeated: set[int]) -> Iterator[tuple[str, Any]]:
-    """The text of a page in order, each with the text block it belongs to.
-
-    A table's header and footer rows are repeated on every page the table spans;
-    only their first appearance is their place in the text (``repeated`` remembers).
-    """
-    boxes = _boxes()
-    if isinstance(box, boxes.MarginBox) or "::" in (box.element_tag or ""):
-        return  # running heads, folios, list numbers and generated text
-    if isinstance(box, boxes.TableRowGroupBox) and (box.is_header or box.is_footer):
-        if id(box.element) in repeated:
-            return
-        repeated.add(id(box.element))
-    element = box.element
-    if element is not None and HIDDEN_CLASS in (element.get("class") or "").split():
-        return
-    if isinstance(box, boxes.BlockContainerBox) and _local(element) in TEXT_BLOCKS:
-        block = element
-    if isinstance(box, boxes.TextBox):
-        yield box.text, block
-    for child in getattr(box, "children", ()):
-        yield from _text_boxes(child, block, repeated)
+def _is_text_block(element: Any) -> bool:
+    return _local(element) in TEXT_BLOCKS
 
 
 # ------------------------------------------------------------ the EPUB side
