@@ -30,7 +30,8 @@ from urllib.parse import unquote, urljoin
 
 from lxml import etree
 
-from helpers import NS, OPS_NS, TESTS, package_path
+from epub_files import NS, OPS_NS, package_path
+from repo_paths import TESTS
 
 READERS_DIR = TESTS / "readers"
 ARTIFACTS = TESTS / "_output" / "readers"

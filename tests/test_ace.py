@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import BOOK_IDS, BOOKS
+from books import BOOK_IDS, BOOKS
 from protocol_press.validators import AceReport, run_ace
 
 pytestmark = pytest.mark.validators

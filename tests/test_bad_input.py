@@ -20,7 +20,9 @@ import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
 
-from helpers import XHTML_NS, EpubRegistry, epub_members, printed_diagnostics, snapshot
+from cli_runs import printed_diagnostics, snapshot
+from epub_files import XHTML_NS, epub_members
+from epubcheck_runs import EpubRegistry
 from protocol_press.cli import main
 
 # (code, file, line, column) of one printed diagnostic.

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import FIXTURES, REPO
 from protocol_press.cli import main
+from repo_paths import FIXTURES, REPO
 
 BROKEN = {
     "manuscript/metadata.yaml": (

@@ -20,9 +20,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from helpers import REPO, Book, EpubCheckReport, epub_members, xhtml_documents
+from books import Book
+from epub_files import epub_members, xhtml_documents
 from protocol_press.diagnostics import Diagnostic, ManuscriptError
 from protocol_press.layout.pagelist import PageStart, insert_page_breaks
+from protocol_press.validators import EpubCheckReport
+from repo_paths import REPO
 
 IMAGE = REPO / "src" / "protocol_press" / "scaffold" / "manuscript" / "images"
 IMAGE /= "sample-figure.png"

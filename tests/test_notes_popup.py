@@ -14,17 +14,10 @@ from typing import Any
 
 from lxml import etree
 
-from helpers import (
-    NS,
-    OPS_NS,
-    REPO,
-    Book,
-    each_book,
-    epub_members,
-    pdftotext,
-    spine_documents,
-    xhtml_documents,
-)
+from books import Book, each_book
+from epub_files import NS, OPS_NS, epub_members, spine_documents, xhtml_documents
+from pdf_files import pdftotext
+from repo_paths import REPO
 
 NOTE_TYPES = {"footnote", "endnote", "rearnote"}  # what Apple Books and Kobo pop up
 KOBO_MIN, KOBO_MAX = 9, 5000  # Kobo's pop-up length bounds (kobolabs/epub-spec)

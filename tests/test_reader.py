@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, REPO
 from protocol_press.diagnostics import ManuscriptError, Severity
 from protocol_press.parser import parse_source
 from protocol_press.reader import read_manuscript
+from repo_paths import FIXTURES, REPO
 
 FRONT_MATTER = b"---\ntitle: A Test\nlang: en\n---\n"
 

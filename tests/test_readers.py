@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from helpers import NS, Book, each_book
+from books import Book, each_book
+from epub_files import NS
 from readers_support import (
     ARTIFACTS,
     INSTALL_HINT,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Book, each_book
+from books import Book, each_book
 from readers_support import (
     CHROMIUM,
     INSTALL_HINT,

@@ -20,9 +20,10 @@ from pathlib import Path
 import pyphen
 import pytest
 
-from helpers import REPO, run_cli
+from cli_runs import run_cli
 from protocol_press.layout import hyphenation
 from protocol_press.layout.engine import _find_in_loader_cache
+from repo_paths import REPO
 
 LIBRARIES_LOADED = """
 import sys

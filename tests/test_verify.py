@@ -22,19 +22,11 @@ import pikepdf
 import pytest
 from lxml import etree
 
-from helpers import (
-    NS,
-    XHTML_NS,
-    Book,
-    EpubRegistry,
-    document_of,
-    each_book,
-    epub_members,
-    package_path,
-    run_cli,
-    snapshot,
-    text_source,
-)
+from books import Book, each_book
+from cli_runs import run_cli, snapshot
+from epub_files import NS, XHTML_NS, epub_members, package_path
+from epubcheck_runs import EpubRegistry
+from model_in_memory import document_of, text_source
 from protocol_press.diagnostics import BrokenOutputError, SourcePos, ToolError
 from protocol_press.render import CROSS_REFERENCE
 from protocol_press.verify import (
