@@ -1,4 +1,4 @@
-"""Support for ``test_readers.py``: what an EPUB says about itself, and the runs of
+"""Support for ``test_reading_systems.py``: what an EPUB says about itself, and the runs of
 the reading systems (foliate-js and epub.js in headless Chromium) over it.
 
 The node side lives in ``tests/readers/``: ``drive.mjs`` serves a reader page and

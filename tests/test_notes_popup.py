@@ -2,7 +2,7 @@
 built EPUBs (docs/notes-popups.md gives the source of each rule), and the two note
 series a reader cannot confuse (issue 14 §5), and no hidden words in the text (§3).
 
-The reading systems themselves run in ``test_readers.py`` (foliate-js's own
+The reading systems themselves run in ``test_reading_systems.py`` (foliate-js's own
 footnote handler) and ``test_readium_popups.py`` (Readium's pop-up decision).
 """
 

@@ -1,4 +1,5 @@
-"""The reader: folders and single files, encodings, line ends, YAML blocks."""
+"""The manuscript's files as ``protocol_press.reader`` reads them: folders and single
+files, encodings, line ends, YAML blocks."""
 
 from __future__ import annotations
 
