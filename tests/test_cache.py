@@ -14,6 +14,8 @@ from protocol_press import cache
 from protocol_press.cli import main
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # each case builds a book, then builds it again
+
 BOOK = """---
 title: A Cached Book
 lang: en

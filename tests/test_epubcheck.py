@@ -18,7 +18,7 @@ from books import Book, each_book
 from epubcheck_runs import EpubRegistry, java_available
 from protocol_press.validators import EpubCheckReport, run_epubcheck
 
-pytestmark = pytest.mark.validators
+pytestmark = [pytest.mark.validators, pytest.mark.slow]
 
 
 def failures(reports: dict[Path, EpubCheckReport], epubs: list[Path]) -> list[str]:

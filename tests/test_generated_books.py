@@ -53,6 +53,8 @@ from protocol_press.diagnostics import Diagnostic, ManuscriptError, Severity
 from protocol_press.validators import EpubCheckReport
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # Hypothesis's manuscripts, each one built
+
 # ----------------------------------------------------------------- settings
 
 PROFILE_VARIABLE = "PROTOCOL_PRESS_HYPOTHESIS"

@@ -24,6 +24,8 @@ import pytest
 from cli_runs import cli_command
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # builds stopped at many points, each in a real process
+
 # One print edition keeps each build short; the writing step is the same for any number.
 ONE_EDITION = ("--paper", "a4", "--imposition", "none")
 # The build's documented exit after Ctrl-C or SIGTERM (cli.py): 128 + SIGINT.

@@ -343,6 +343,7 @@ def test_separators_in_the_metadata_build(make_book, tmp_path) -> None:
 
 
 @pytest.mark.validators
+@pytest.mark.slow
 def test_epubcheck_passes_on_every_book_built_here(
     epubcheck_reports: dict[Path, EpubCheckReport],
 ) -> None:

@@ -31,6 +31,8 @@ from protocol_press.layout.chunked import plan_chunks
 from protocol_press.render import CROSS_REFERENCE, Part
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # the synthetic long book, laid out in chunks and whole
+
 PROSE = (
     "the Presidium considered the letter from Washington and agreed that the missiles "
     "would be withdrawn under inspection while the ships returned to their ports and "

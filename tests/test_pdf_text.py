@@ -40,9 +40,12 @@ from protocol_press.writers.imposition import booklet_order
 from repo_paths import REPO, SOURCE_TEXT
 from text_matching import sentences
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
-)
+pytestmark = [
+    pytest.mark.slow,  # the edition's A4, Letter and booklet editions, read by two engines
+    pytest.mark.skipif(
+        shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+    ),
+]
 
 LINES = SOURCE_TEXT.read_text(encoding="utf-8").split("\n")
 PROTOCOL_AND_NOTES = range(5, 22)  # source lines (README): the protocol, then the notes

@@ -31,6 +31,8 @@ from protocol_press.preview import LIVE_RELOAD, Preview, snapshot, start_preview
 from readers_support import CHROMIUM, READERS_DIR, ensure_node_modules, missing_tools
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # a watching server, a build for each edit, a browser
+
 # Every manuscript here shows a small image, mark.png, that only ``settle`` touches.
 MARKED = "\n![A mark for the tests](mark.png)\n"
 NOTES = "---\ntitle: Notes\n---\n\n# Notes\n\nThe first line.\n" + MARKED

@@ -47,7 +47,7 @@ from readers_support import (
     reader_toc,
 )
 
-pytestmark = pytest.mark.readers
+pytestmark = [pytest.mark.readers, pytest.mark.slow]
 
 each_reader = pytest.mark.parametrize("reader", READERS)
 

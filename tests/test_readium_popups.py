@@ -27,7 +27,7 @@ from readers_support import (
     missing_tools,
 )
 
-pytestmark = pytest.mark.readers
+pytestmark = [pytest.mark.readers, pytest.mark.slow]
 
 TIMEOUT_S = 90
 

@@ -21,6 +21,8 @@ from epub_files import NS, epub_members, local_header, package_path
 from epubcheck_runs import EpubRegistry
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # the edition built again in other processes
+
 EPOCH = 1_700_000_000
 EPOCH_TEXT = datetime.fromtimestamp(EPOCH, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 

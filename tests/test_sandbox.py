@@ -42,6 +42,8 @@ from epub_files import epub_members, visible_text
 from protocol_press.cli import main
 from repo_paths import REPO
 
+pytestmark = pytest.mark.slow  # each case builds a project through the command line
+
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:

@@ -260,6 +260,7 @@ def test_the_pdf_opens_with_the_title_page(scaffold: Scaffold) -> None:
 
 
 @pytest.mark.validators
+@pytest.mark.slow
 def test_the_scaffold_passes_epubcheck(scaffold: Scaffold, request: pytest.FixtureRequest) -> None:
     # Asked for only now, so that the scaffold is built and registered before the
     # check runs, even when this file's tests run alone.

@@ -142,6 +142,7 @@ def test_templates_compile_into_the_cache_or_without_it(
     assert again.blocks.keys() == source.blocks.keys()
 
 
+@pytest.mark.slow  # builds in real processes
 @pytest.mark.parametrize("up_to_date", [False, True])
 def test_a_command_line_build_leaves_no_temporary_files(tmp_path: Path, up_to_date: bool) -> None:
     """Workers put their temporary files (WeasyPrint's copies of the fonts) in a folder

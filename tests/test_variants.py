@@ -12,6 +12,8 @@ from protocol_press.build import build
 from protocol_press.options import BuildOptions
 from repo_paths import FIXTURES, REPO
 
+pytestmark = pytest.mark.slow  # every print edition of the edition, and qpdf over them
+
 A4 = (595, 842)
 LETTER = (612, 792)
 A4_LANDSCAPE = (842, 595)

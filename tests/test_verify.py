@@ -592,6 +592,7 @@ main()
 """
 
 
+@pytest.mark.slow  # two builds in real processes
 def test_a_build_whose_epub_would_be_broken_fails_naming_the_line(tmp_path: Path) -> None:
     (tmp_path / "book.md").write_text(BROKEN_LINK_BOOK, encoding="utf-8")
     assert BROKEN_LINK_BOOK.splitlines()[LINK_LINE - 1].startswith("See [the second")

@@ -71,6 +71,8 @@ from books import Book, build_book, each_book
 from pdf_files import pdf_page_texts
 from repo_paths import REPO, TESTS
 
+pytestmark = pytest.mark.slow  # the pages rendered to images and compared
+
 APPROVED = TESTS / "visual"
 OUTPUT = TESTS / "_output" / "visual"
 REGEN_HINT = "if the change is intended, run `pytest tests/test_visual.py --regen-visual`"

@@ -36,6 +36,7 @@ def tree(path: Path):
     return lxml.html.document_fromstring(path.read_bytes())
 
 
+@pytest.mark.slow  # the Nu HTML checker, in a JVM
 @pytest.mark.parametrize("name", ["edition", "pandoc-single"])
 def test_the_page_is_valid_html(pages: dict[str, Path], name: str) -> None:
     if shutil.which("java") is None:
