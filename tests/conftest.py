@@ -18,17 +18,10 @@ import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from helpers import (
-    FIXTURES,
-    REPO,
-    TESTS,
-    Book,
-    EpubCheckReport,
-    EpubRegistry,
-    build_book,
-    java_available,
-)
-from protocol_press.validators import run_epubcheck
+from books import Book, build_book
+from epubcheck_runs import EpubRegistry, java_available
+from protocol_press.validators import EpubCheckReport, run_epubcheck
+from repo_paths import FIXTURES, REPO, TESTS
 
 # Hypothesis keeps its caches outside the repository.
 if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):

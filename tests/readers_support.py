@@ -1,4 +1,4 @@
-"""Support for ``test_readers.py``: what an EPUB says about itself, and the runs of
+"""Support for ``test_reading_systems.py``: what an EPUB says about itself, and the runs of
 the reading systems (foliate-js and epub.js in headless Chromium) over it.
 
 The node side lives in ``tests/readers/``: ``drive.mjs`` serves a reader page and
@@ -30,7 +30,8 @@ from urllib.parse import unquote, urljoin
 
 from lxml import etree
 
-from helpers import NS, OPS_NS, TESTS, package_path
+from epub_files import NS, OPS_NS, package_path
+from repo_paths import TESTS
 
 READERS_DIR = TESTS / "readers"
 ARTIFACTS = TESTS / "_output" / "readers"

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import BOOK_IDS, BOOKS
+from books import BOOK_IDS, BOOKS
 from protocol_press.validators import AceReport, run_ace
 
-pytestmark = pytest.mark.validators
+pytestmark = [pytest.mark.validators, pytest.mark.slow]
 
 # Ace lists these as missing when absent, but EPUB Accessibility 1.1 does not require them.
 OPTIONAL_METADATA = {"a11y:certifierCredential", "a11y:certifierReport"}

@@ -25,7 +25,7 @@ import pikepdf
 import pytest
 from lxml import etree
 
-from helpers import NS
+from epub_files import NS
 from protocol_press.adapters.ebooklib import XML_LANG, new_book, set_title_id, write_book
 from protocol_press.adapters.pyphen import is_loaded, load, parse
 from protocol_press.adapters.weasyprint import (

@@ -15,12 +15,15 @@ import shutil
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from lxml import etree
 
-from helpers import XHTML_NS, EpubRegistry, epub_members, printed_diagnostics, snapshot
+from cli_runs import printed_diagnostics, snapshot
+from epub_files import XHTML_NS, epub_members
+from epubcheck_runs import EpubRegistry
 from protocol_press.cli import main
 
 # (code, file, line, column) of one printed diagnostic.
@@ -704,9 +707,19 @@ def epub_text(epub: Path) -> tuple[str, bytes]:
 
 BAD = [case for case in CASES if case.errors]
 GOOD = [case for case in CASES if not case.errors]
+# The megabytes of text: most of this file's time, left out of `pytest -m "not slow"`.
+LARGE = {"very-large-file", "very-long-line", "note-undefined-at-the-end-of-a-large-file"}
 
 
-@pytest.mark.parametrize("case", BAD, ids=lambda case: case.id)
+def params(cases: list[Case]) -> list[Any]:
+    """The cases as parameters named by their ids, the large ones marked slow."""
+    return [
+        pytest.param(case, id=case.id, marks=pytest.mark.slow if case.id in LARGE else ())
+        for case in cases
+    ]
+
+
+@pytest.mark.parametrize("case", params(BAD))
 def test_bad_manuscript_stops_with_its_diagnostic(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -736,7 +749,7 @@ def test_bad_manuscript_stops_with_its_diagnostic(
     assert snapshot(root / "out") == before, "the outputs of the last good build are untouched"
 
 
-@pytest.mark.parametrize("case", GOOD, ids=lambda case: case.id)
+@pytest.mark.parametrize("case", params(GOOD))
 def test_awkward_manuscript_builds_with_its_text_intact(
     case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, built_epubs: EpubRegistry
 ) -> None:

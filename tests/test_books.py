@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import pikepdf
 
-from helpers import (
-    FIXTURES,
-    NS,
-    Book,
-    each_book,
-    epub_members,
-    pdftotext,
-    spine_documents,
-    structure_elements,
-    xhtml_documents,
-)
+from books import Book, each_book
+from epub_files import NS, epub_members, spine_documents, xhtml_documents
+from pdf_files import pdftotext, structure_elements
+from repo_paths import FIXTURES
 
 
 def documents(book: Book) -> dict:

@@ -9,9 +9,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import REPO, printed_diagnostics, snapshot
+from cli_runs import printed_diagnostics, snapshot
 from protocol_press import cache
 from protocol_press.cli import main
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # each case builds a book, then builds it again
 
 BOOK = """---
 title: A Cached Book

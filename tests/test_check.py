@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import FIXTURES, REPO
 from protocol_press.cli import main
+from repo_paths import FIXTURES, REPO
 
 BROKEN = {
     "manuscript/metadata.yaml": (
@@ -92,6 +92,7 @@ def test_warnings_fail_only_with_strict(tmp_path: Path) -> None:
     assert check(project, "--no-validators", "--strict").exit_code == 1
 
 
+@pytest.mark.slow  # EPUBCheck
 def test_a_clean_manuscript_passes_with_epubcheck(tmp_path: Path) -> None:
     project = tmp_path / "clean"
     shutil.copytree(FIXTURES / "two-series", project)
@@ -127,6 +128,7 @@ ACE_VIOLATION = "\nA link with no text to read out: [](https://example.org/empty
 
 
 @pytest.mark.validators
+@pytest.mark.slow
 def test_check_reports_what_ace_finds_in_the_chapter_file(
     tmp_path: Path, ace: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:

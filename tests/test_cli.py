@@ -10,18 +10,13 @@ import pikepdf
 import pytest
 from click.testing import CliRunner, Result
 
-from helpers import (
-    FIXTURES,
-    REPO,
-    EpubRegistry,
-    epub_members,
-    page_sizes,
-    printed_diagnostics,
-    run_cli,
-    snapshot,
-)
+from cli_runs import printed_diagnostics, run_cli, snapshot
+from epub_files import epub_members
+from epubcheck_runs import EpubRegistry
+from pdf_files import page_sizes
 from protocol_press.cli import main
 from protocol_press.styles import default_styles_dir
+from repo_paths import FIXTURES, REPO
 
 BROKEN = FIXTURES / "broken"
 MEMO = FIXTURES / "pandoc-single" / "memo.md"

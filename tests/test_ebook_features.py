@@ -7,7 +7,9 @@ from pathlib import Path
 
 from lxml import etree
 
-from helpers import FIXTURES, NS, Book, each_book, epub_members, spine_documents, xhtml_documents
+from books import Book, each_book
+from epub_files import NS, epub_members, spine_documents, xhtml_documents
+from repo_paths import FIXTURES
 
 
 def package(book: Book):

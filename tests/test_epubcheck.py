@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Book, EpubCheckReport, EpubRegistry, each_book, java_available
-from protocol_press.validators import run_epubcheck
+from books import Book, each_book
+from epubcheck_runs import EpubRegistry, java_available
+from protocol_press.validators import EpubCheckReport, run_epubcheck
 
-pytestmark = pytest.mark.validators
+pytestmark = [pytest.mark.validators, pytest.mark.slow]
 
 
 def failures(reports: dict[Path, EpubCheckReport], epubs: list[Path]) -> list[str]:

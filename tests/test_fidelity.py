@@ -13,20 +13,11 @@ import re
 
 import pytest
 
-from helpers import (
-    NS,
-    REPO,
-    SOURCE_TEXT,
-    Book,
-    epub_members,
-    epub_text,
-    pdf_reading_text,
-    plain_typography,
-    sentence_pattern,
-    sentences,
-    visible_text,
-    xhtml_documents,
-)
+from books import Book
+from epub_files import NS, epub_members, epub_text, visible_text, xhtml_documents
+from pdf_files import pdf_reading_text
+from repo_paths import REPO, SOURCE_TEXT
+from text_matching import plain_typography, sentence_pattern, sentences
 
 LINES = SOURCE_TEXT.read_text(encoding="utf-8").split("\n")
 

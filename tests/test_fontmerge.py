@@ -15,10 +15,10 @@ import pikepdf
 import pypdfium2
 import pytest
 
-from helpers import REPO
 from protocol_press.layout.engine import lay_out_html, write_raw_pdf
 from protocol_press.layout.fontmerge import merge_font_subsets
 from protocol_press.styles import resolve_styles
+from repo_paths import REPO
 
 TEXTS = (
     "<p>Present: Khrushchev, Mikoyan. <em>Kozlov</em> spoke on <strong>Cuba</strong>.</p>",

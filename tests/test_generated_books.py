@@ -45,17 +45,15 @@ from hypothesis import HealthCheck, Phase, event, given, note, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from helpers import (
-    REPO,
-    EpubCheckReport,
-    EpubRegistry,
-    build_book,
-    epub_members,
-    printed_diagnostics,
-    run_cli,
-    xhtml_documents,
-)
+from books import build_book
+from cli_runs import printed_diagnostics, run_cli
+from epub_files import epub_members, xhtml_documents
+from epubcheck_runs import EpubRegistry
 from protocol_press.diagnostics import Diagnostic, ManuscriptError, Severity
+from protocol_press.validators import EpubCheckReport
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # Hypothesis's manuscripts, each one built
 
 # ----------------------------------------------------------------- settings
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 
-from helpers import GOLDEN, Book, each_book, epub_members, package_path
+from books import Book, each_book
+from epub_files import epub_members, package_path
+from repo_paths import GOLDEN
 
 
 def golden_documents(book: Book) -> dict[str, str]:

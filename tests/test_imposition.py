@@ -24,7 +24,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pikepdf import Name
 
-from helpers import Book
+from books import Book
 from protocol_press.writers.imposition import booklet_order, impose_booklet
 
 A4_PORTRAIT = (595.275591, 841.889764)

@@ -21,7 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import REPO, cli_command
+from cli_runs import cli_command
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # builds stopped at many points, each in a real process
 
 # One print edition keeps each build short; the writing step is the same for any number.
 ONE_EDITION = ("--paper", "a4", "--imposition", "none")

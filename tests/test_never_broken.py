@@ -20,9 +20,12 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from helpers import REPO, Book, EpubCheckReport, epub_members, xhtml_documents
+from books import Book
+from epub_files import epub_members, xhtml_documents
 from protocol_press.diagnostics import Diagnostic, ManuscriptError
 from protocol_press.layout.pagelist import PageStart, insert_page_breaks
+from protocol_press.validators import EpubCheckReport
+from repo_paths import REPO
 
 IMAGE = REPO / "src" / "protocol_press" / "scaffold" / "manuscript" / "images"
 IMAGE /= "sample-figure.png"
@@ -340,6 +343,7 @@ def test_separators_in_the_metadata_build(make_book, tmp_path) -> None:
 
 
 @pytest.mark.validators
+@pytest.mark.slow
 def test_epubcheck_passes_on_every_book_built_here(
     epubcheck_reports: dict[Path, EpubCheckReport],
 ) -> None:

@@ -2,7 +2,7 @@
 built EPUBs (docs/notes-popups.md gives the source of each rule), and the two note
 series a reader cannot confuse (issue 14 §5), and no hidden words in the text (§3).
 
-The reading systems themselves run in ``test_readers.py`` (foliate-js's own
+The reading systems themselves run in ``test_reading_systems.py`` (foliate-js's own
 footnote handler) and ``test_readium_popups.py`` (Readium's pop-up decision).
 """
 
@@ -14,17 +14,10 @@ from typing import Any
 
 from lxml import etree
 
-from helpers import (
-    NS,
-    OPS_NS,
-    REPO,
-    Book,
-    each_book,
-    epub_members,
-    pdftotext,
-    spine_documents,
-    xhtml_documents,
-)
+from books import Book, each_book
+from epub_files import NS, OPS_NS, epub_members, spine_documents, xhtml_documents
+from pdf_files import pdftotext
+from repo_paths import REPO
 
 NOTE_TYPES = {"footnote", "endnote", "rearnote"}  # what Apple Books and Kobo pop up
 KOBO_MIN, KOBO_MAX = 9, 5000  # Kobo's pop-up length bounds (kobolabs/epub-spec)

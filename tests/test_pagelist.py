@@ -16,19 +16,10 @@ from pathlib import Path
 import pypdfium2 as pdfium
 from lxml import etree
 
-from helpers import (
-    NS,
-    Book,
-    build_book,
-    each_book,
-    epub_members,
-    normalise_space,
-    pdf_page_texts,
-    plain_typography,
-    spine_documents,
-    visible_text,
-    xhtml_documents,
-)
+from books import Book, build_book, each_book
+from epub_files import NS, epub_members, spine_documents, visible_text, xhtml_documents
+from pdf_files import pdf_page_texts
+from text_matching import normalise_space, plain_typography
 
 WORDS = 4
 # The print edition's page margins (styles/print.css), in points: heads and folios live there.

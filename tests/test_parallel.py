@@ -22,19 +22,16 @@ import pikepdf
 import pypdfium2
 import pytest
 
-from helpers import (
-    REPO,
-    Book,
-    EpubRegistry,
-    build_book,
-    link_annotations,
-    named_destinations,
-    pdf_page_texts,
-    run_cli,
-)
+from books import Book, build_book
+from cli_runs import run_cli
+from epubcheck_runs import EpubRegistry
+from pdf_files import link_annotations, named_destinations, pdf_page_texts
 from protocol_press.diagnostics import ManuscriptError
 from protocol_press.layout.chunked import _destinations, plan_chunks
 from protocol_press.render import CROSS_REFERENCE, Part
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # the synthetic long book, laid out in chunks and whole
 
 PROSE = (
     "the Presidium considered the letter from Washington and agreed that the missiles "

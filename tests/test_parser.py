@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import manuscript_of, parse, text_source
+from model_in_memory import manuscript_of, parse, text_source
 from protocol_press.model import (
     BlockQuote,
     BulletList,

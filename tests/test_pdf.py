@@ -8,16 +8,16 @@ from collections.abc import Iterator
 import pikepdf
 import pytest
 
-from helpers import (
-    Book,
+from books import Book
+from pdf_files import (
     link_annotations,
     named_destinations,
-    normalise_space,
     outline_titles,
     page_sizes,
     structure_types,
     unembedded_fonts,
 )
+from text_matching import normalise_space
 
 A4 = (595, 842)
 LETTER = (612, 792)

@@ -14,7 +14,8 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from helpers import Book, each_book, structure_elements
+from books import Book, each_book
+from pdf_files import structure_elements
 
 
 def content(page: pikepdf.Page) -> bytes:

@@ -34,14 +34,18 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
-from helpers import REPO, SOURCE_TEXT, sentences
 from protocol_press.build import build
 from protocol_press.options import BuildOptions
 from protocol_press.writers.imposition import booklet_order
+from repo_paths import REPO, SOURCE_TEXT
+from text_matching import sentences
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
-)
+pytestmark = [
+    pytest.mark.slow,  # the edition's A4, Letter and booklet editions, read by two engines
+    pytest.mark.skipif(
+        shutil.which("pdftotext") is None, reason="pdftotext (poppler-utils) is not installed"
+    ),
+]
 
 LINES = SOURCE_TEXT.read_text(encoding="utf-8").split("\n")
 PROTOCOL_AND_NOTES = range(5, 22)  # source lines (README): the protocol, then the notes

@@ -25,11 +25,13 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from helpers import REPO
 from protocol_press.build import build
 from protocol_press.options import BuildOptions
 from protocol_press.preview import LIVE_RELOAD, Preview, snapshot, start_preview, watched_folders
 from readers_support import CHROMIUM, READERS_DIR, ensure_node_modules, missing_tools
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # a watching server, a build for each edit, a browser
 
 # Every manuscript here shows a small image, mark.png, that only ``settle`` touches.
 MARKED = "\n![A mark for the tests](mark.png)\n"

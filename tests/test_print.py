@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pypdfium2 as pdfium
 
-from helpers import NS, Book, each_book, epub_members, normalise_space, xhtml_documents
+from books import Book, each_book
+from epub_files import NS, epub_members, xhtml_documents
+from text_matching import normalise_space
 
 MM = 72 / 25.4
 # The print edition's page margins (styles/print.css): top, right, bottom, left.

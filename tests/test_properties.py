@@ -9,13 +9,14 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 from lxml import etree
 
-from helpers import NBSP, document_of, parse, text_source, walk_nodes
+from model_in_memory import document_of, parse, text_source, walk_nodes
 from protocol_press.diagnostics import ManuscriptError
 from protocol_press.model import Figure, NoteRef, Text
 from protocol_press.parser import slugify
 from protocol_press.reader import normalize_text
 from protocol_press.render import RenderContext, Renderer
 from protocol_press.transform import typeset_text
+from text_matching import NBSP
 
 # Pieces of Pandoc Markdown, glued together at random with plain text.
 SNIPPETS = [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import parse, walk_nodes
+from model_in_memory import parse, walk_nodes
 from protocol_press.diagnostics import Diagnostic
 from protocol_press.model import (
     BulletList,

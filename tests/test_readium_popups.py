@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import Book, each_book
+from books import Book, each_book
 from readers_support import (
     CHROMIUM,
     INSTALL_HINT,
@@ -27,7 +27,7 @@ from readers_support import (
     missing_tools,
 )
 
-pytestmark = pytest.mark.readers
+pytestmark = [pytest.mark.readers, pytest.mark.slow]
 
 TIMEOUT_S = 90
 

@@ -15,17 +15,13 @@ import pikepdf
 import pytest
 from lxml import etree
 
-from helpers import (
-    NS,
-    REPO,
-    Book,
-    EpubRegistry,
-    build_book,
-    epub_members,
-    local_header,
-    package_path,
-    run_cli,
-)
+from books import Book, build_book
+from cli_runs import run_cli
+from epub_files import NS, epub_members, local_header, package_path
+from epubcheck_runs import EpubRegistry
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # the edition built again in other processes
 
 EPOCH = 1_700_000_000
 EPOCH_TEXT = datetime.fromtimestamp(EPOCH, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

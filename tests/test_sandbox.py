@@ -37,8 +37,12 @@ from fontTools.ttLib import TTFont
 from lxml import etree
 from PIL import Image
 
-from helpers import REPO, epub_members, printed_diagnostics, run_cli, visible_text
+from cli_runs import printed_diagnostics, run_cli
+from epub_files import epub_members, visible_text
 from protocol_press.cli import main
+from repo_paths import REPO
+
+pytestmark = pytest.mark.slow  # each case builds a project through the command line
 
 
 @pytest.fixture

@@ -16,21 +16,16 @@ from typing import Any
 import pytest
 import yaml
 
-from helpers import (
-    EPUB_TYPE,
-    NS,
-    EpubCheckReport,
-    EpubRegistry,
-    epub_members,
-    pdf_page_texts,
-    snapshot,
-    xhtml_documents,
-)
+from cli_runs import snapshot
+from epub_files import EPUB_TYPE, NS, epub_members, xhtml_documents
+from epubcheck_runs import EpubRegistry
+from pdf_files import pdf_page_texts
 from protocol_press.build import BuildResult, build
 from protocol_press.diagnostics import SourcePos, ToolError
 from protocol_press.metadata import KNOWN_KEYS, parse_metadata
 from protocol_press.options import BuildOptions
 from protocol_press.scaffold import create_project, output_name
+from protocol_press.validators import EpubCheckReport
 
 EXPECTED_FILES = [
     "README.md",
@@ -265,6 +260,7 @@ def test_the_pdf_opens_with_the_title_page(scaffold: Scaffold) -> None:
 
 
 @pytest.mark.validators
+@pytest.mark.slow
 def test_the_scaffold_passes_epubcheck(scaffold: Scaffold, request: pytest.FixtureRequest) -> None:
     # Asked for only now, so that the scaffold is built and registered before the
     # check runs, even when this file's tests run alone.

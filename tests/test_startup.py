@@ -20,9 +20,10 @@ from pathlib import Path
 import pyphen
 import pytest
 
-from helpers import REPO, run_cli
+from cli_runs import run_cli
 from protocol_press.layout import hyphenation
 from protocol_press.layout.engine import _find_in_loader_cache
+from repo_paths import REPO
 
 LIBRARIES_LOADED = """
 import sys
@@ -141,6 +142,7 @@ def test_templates_compile_into_the_cache_or_without_it(
     assert again.blocks.keys() == source.blocks.keys()
 
 
+@pytest.mark.slow  # builds in real processes
 @pytest.mark.parametrize("up_to_date", [False, True])
 def test_a_command_line_build_leaves_no_temporary_files(tmp_path: Path, up_to_date: bool) -> None:
     """Workers put their temporary files (WeasyPrint's copies of the fonts) in a folder

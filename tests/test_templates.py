@@ -8,16 +8,10 @@ import lxml.html
 import pytest
 from lxml import etree
 
-from helpers import (
-    EPUB_TYPE,
-    NS,
-    OPS_NS,
-    XHTML_NS,
-    document_of,
-    normalise_space,
-    text_source,
-)
+from epub_files import EPUB_TYPE, NS, OPS_NS, XHTML_NS
+from model_in_memory import document_of, text_source
 from protocol_press.render import RenderContext, Renderer
+from text_matching import normalise_space
 
 TEXT = """\
 # The Text {#text}

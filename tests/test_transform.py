@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from helpers import (
-    NBSP,
+from model_in_memory import (
     diagnostics_of,
     document_of,
     one_with_code,
@@ -16,6 +15,7 @@ from helpers import (
 from protocol_press.diagnostics import ManuscriptError, Severity
 from protocol_press.model import Heading, NoteRef, Text
 from protocol_press.transform import typeset_text
+from text_matching import NBSP
 
 
 def chapter(name: str, body: str, series: str = "notes", **front: str):

@@ -8,9 +8,11 @@ from pathlib import Path
 import pikepdf
 import pytest
 
-from helpers import FIXTURES, REPO
 from protocol_press.build import build
 from protocol_press.options import BuildOptions
+from repo_paths import FIXTURES, REPO
+
+pytestmark = pytest.mark.slow  # every print edition of the edition, and qpdf over them
 
 A4 = (595, 842)
 LETTER = (612, 792)

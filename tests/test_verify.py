@@ -22,19 +22,11 @@ import pikepdf
 import pytest
 from lxml import etree
 
-from helpers import (
-    NS,
-    XHTML_NS,
-    Book,
-    EpubRegistry,
-    document_of,
-    each_book,
-    epub_members,
-    package_path,
-    run_cli,
-    snapshot,
-    text_source,
-)
+from books import Book, each_book
+from cli_runs import run_cli, snapshot
+from epub_files import NS, XHTML_NS, epub_members, package_path
+from epubcheck_runs import EpubRegistry
+from model_in_memory import document_of, text_source
 from protocol_press.diagnostics import BrokenOutputError, SourcePos, ToolError
 from protocol_press.render import CROSS_REFERENCE
 from protocol_press.verify import (
@@ -600,6 +592,7 @@ main()
 """
 
 
+@pytest.mark.slow  # two builds in real processes
 def test_a_build_whose_epub_would_be_broken_fails_naming_the_line(tmp_path: Path) -> None:
     (tmp_path / "book.md").write_text(BROKEN_LINK_BOOK, encoding="utf-8")
     assert BROKEN_LINK_BOOK.splitlines()[LINK_LINE - 1].startswith("See [the second")

@@ -67,7 +67,11 @@ import pypdfium2 as pdfium
 import pytest
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
-from helpers import REPO, TESTS, Book, build_book, each_book, pdf_page_texts
+from books import Book, build_book, each_book
+from pdf_files import pdf_page_texts
+from repo_paths import REPO, TESTS
+
+pytestmark = pytest.mark.slow  # the pages rendered to images and compared
 
 APPROVED = TESTS / "visual"
 OUTPUT = TESTS / "_output" / "visual"

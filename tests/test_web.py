@@ -10,9 +10,10 @@ from pathlib import Path
 import lxml.html
 import pytest
 
-from helpers import FIXTURES, REPO, normalise_space
 from protocol_press.build import build
 from protocol_press.options import BuildOptions
+from repo_paths import FIXTURES, REPO
+from text_matching import normalise_space
 
 # The Nu validator's CSS grammar predates these properties; they are valid CSS.
 MODERN_CSS = ("“text-decoration-thickness”", "“color-scheme”")
@@ -35,6 +36,7 @@ def tree(path: Path):
     return lxml.html.document_fromstring(path.read_bytes())
 
 
+@pytest.mark.slow  # the Nu HTML checker, in a JVM
 @pytest.mark.parametrize("name", ["edition", "pandoc-single"])
 def test_the_page_is_valid_html(pages: dict[str, Path], name: str) -> None:
     if shutil.which("java") is None:

@@ -1,4 +1,5 @@
-"""The reader: folders and single files, encodings, line ends, YAML blocks."""
+"""The manuscript's files as ``protocol_press.reader`` reads them: folders and single
+files, encodings, line ends, YAML blocks."""
 
 from __future__ import annotations
 
@@ -6,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from helpers import FIXTURES, REPO
 from protocol_press.diagnostics import ManuscriptError, Severity
 from protocol_press.parser import parse_source
 from protocol_press.reader import read_manuscript
+from repo_paths import FIXTURES, REPO
 
 FRONT_MATTER = b"---\ntitle: A Test\nlang: en\n---\n"
 

@@ -25,7 +25,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from helpers import NS, Book, each_book
+from books import Book, each_book
+from epub_files import NS
 from readers_support import (
     ARTIFACTS,
     INSTALL_HINT,
@@ -46,7 +47,7 @@ from readers_support import (
     reader_toc,
 )
 
-pytestmark = pytest.mark.readers
+pytestmark = [pytest.mark.readers, pytest.mark.slow]
 
 each_reader = pytest.mark.parametrize("reader", READERS)
 
