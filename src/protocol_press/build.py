@@ -26,17 +26,16 @@ from typing import TYPE_CHECKING
 
 from .cache import BuildInputs, read_inputs, record_build
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, ToolError, error, warning
+from .layout.workers import default_jobs
 from .metadata import parse_metadata
-from .model import Document, Image, Metadata, Text, descendants, images_in
+from .model import Document, Image, PrintOptions, Text, descendants, images_in
 from .options import BuildOptions
 from .parser import parse_manuscript
+from .plan import A4_READING, BuildPlan, LayoutKey, ManuscriptSize, PlannedLayout, make_plan
 from .reader import METADATA_FILE, STYLES_DIR, Manuscript, display_path, read_manuscript
 from .render import Asset, Format, Part, RenderContext, Renderer
 from .styles import StyleSet, resolve_styles
 from .transform import build_document
-
-# A book this long is laid out in chunks on every core (see ``_jobs``).
-AUTO_PARALLEL_WORDS = 20_000
 
 if TYPE_CHECKING:
     from .layout.engine import Layout, RenderWarning
@@ -58,43 +57,13 @@ IMAGE_TYPES = {
 FALLBACK_TIME = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class PrintVariant:
-    """One PDF file: a reading edition on a paper, a booklet on sheets, or a shop proof."""
-
-    file_suffix: str
-    paper: str
-    marks: bool = False
-    booklet_sheet: str = ""
-
-
-# A booklet's pages are half its sheet, laid out at that size (not shrunk).
-HALF_SHEET = {"a4": "a5", "letter": "half-letter"}
-
-
-def print_variants(options: BuildOptions, metadata: Metadata) -> list[PrintVariant]:
-    """The PDFs to write: the first paper is ``<name>.pdf``, each other a ``-<paper>``
-    variant; booklets are ``-booklet-<sheet>``; the shop proof with crop marks ``-marks``."""
-    choice = metadata.print_options
-    papers = options.papers or choice.papers or ("a4",)
-    booklets = options.booklets if options.booklets is not None else choice.booklets
-    marks = options.marks if options.marks is not None else choice.marks
-    variants = [
-        PrintVariant("" if i == 0 else f"-{paper}", paper) for i, paper in enumerate(papers)
-    ]
-    variants += [PrintVariant(f"-booklet-{sheet}", HALF_SHEET[sheet], booklet_sheet=sheet)
-                 for sheet in booklets]  # fmt: skip
-    if marks:
-        variants.append(PrintVariant("-marks", papers[0], marks=True))
-    return variants
-
-
 @dataclass(slots=True)
 class BuildResult:
     outputs: list[Path] = field(default_factory=list)
     warnings: list[Diagnostic] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     inputs: BuildInputs = field(default_factory=lambda: BuildInputs((), ()))  # what it read
+    plan: BuildPlan | None = None  # what it made, and how (None: it stopped before deciding)
 
 
 Progress = Callable[[str], None]
@@ -122,8 +91,9 @@ def build(
 
     with stage("read"):
         manuscript = read_manuscript(target)
+    estimate = make_plan(options, _estimated_size(manuscript), default_jobs())
     try:
-        with _early_workers(options, manuscript, workers) as pool:
+        with _early_workers(estimate, workers) as pool:
             _build_read(target, manuscript, options, result, stage, pool)
     except ManuscriptError as refused:
         raise ManuscriptError(manuscript.in_file_columns(refused.diagnostics)) from None
@@ -153,16 +123,16 @@ def _build_read(
     out_dir = options.out or manuscript.default_output
     book = _Book(document, assets, resolve_styles(manuscript.styles_dir),
                  build_timestamp(document), manuscript)  # fmt: skip
-    layouts: dict[tuple[str, bool], Edition] = {}
-    jobs = _jobs(options, book)
+    plan = result.plan = make_plan(options, _exact_size(book), default_jobs())
+    layouts: dict[LayoutKey, Edition] = {}
     # A book laid out in one pass, with workers at hand: every edition it needs is laid
     # out in them at once (A4 beside Letter beside the booklet's pages), while this
     # process makes the EPUB's cover.
-    pending: dict[tuple[str, bool], Future[ParallelEdition]] = {}
-    if jobs == 1 and pool is not None:
-        for paper, marks in _layouts_needed(options, metadata):
-            pending[paper, marks] = _submit_whole(book, paper, marks, pool, options)
-    cover = _generated_cover(book) if pending and "epub" in options.formats else None
+    pending: dict[LayoutKey, Future[ParallelEdition]] = {}
+    if not plan.chunked and pool is not None:
+        for planned in plan.layouts:
+            pending[planned.key] = _submit_whole(book, planned, pool)
+    cover = _generated_cover(book) if pending and plan.wants("epub") else None
     # What the build read, hashed for its record (``cache``) while the workers lay out.
     result.inputs = _inputs(book)
     read = read_inputs(target, options.settings(), result.inputs) if options.record else None
@@ -178,36 +148,34 @@ def _build_read(
     def epub_meanwhile(starts: list[PageStart]) -> None:
         early_epubs.append((starts, _epub(book, starts, cover)))
 
-    if pool is not None and ("a4", False) in pending and "epub" in options.formats:
+    if pool is not None and A4_READING in pending and plan.wants("epub"):
         # A forked worker sends the page starts before it writes the PDF.
-        early_starts = pool.early_starts(pending["a4", False])
+        early_starts = pool.early_starts(pending[A4_READING])
         if early_starts is not None:
             epub_meanwhile(early_starts)
 
-    def layout(paper: str, marks: bool = False) -> Edition:
-        if (paper, marks) in pending:
-            layouts[paper, marks] = finish_tags(pending.pop((paper, marks)).result())
-        if (paper, marks) not in layouts:
-            early = "epub" in options.formats and (paper, marks) == ("a4", False)
-            meanwhile = epub_meanwhile if early else None
-            layouts[paper, marks] = _lay_out(book, paper, marks, jobs, meanwhile, pool)
-        return layouts[paper, marks]
+    def layout(key: LayoutKey) -> Edition:
+        if key in pending:
+            layouts[key] = finish_tags(pending.pop(key).result())
+        if key not in layouts:
+            planned = plan.layout(key)
+            meanwhile = epub_meanwhile if planned.page_starts else None
+            layouts[key] = _lay_out(book, planned, plan.jobs, meanwhile, pool)
+        return layouts[key]
 
     rendered: dict[str, bytes] = {}
-    if "pdf" in options.formats:
-        for variant in print_variants(options, metadata):
-            with stage(f"pdf{variant.file_suffix}"):
-                pdf = _pdf(layout(variant.paper, variant.marks), metadata.identifier)
-                rendered[f"{variant.file_suffix}.pdf"] = _impose(pdf, variant)
-    if "epub" in options.formats:
-        with stage("epub"):
-            # The ebook's page numbers are those of the A4 print edition.
-            starts = _page_starts(book, layout("a4"))
-            made = [epub for early, epub in early_epubs if early == starts]
-            rendered[".epub"] = made[0] if made else _epub(book, starts, cover)
-    if "html" in options.formats:
-        with stage("html"):
-            rendered[".html"] = _web(book)
+    for output in plan.outputs:
+        with stage(output.stage):
+            if output.layout is not None:
+                pdf = _pdf(layout(output.layout), metadata.identifier)
+                rendered[output.suffix] = _impose(pdf, output.sheet)
+            elif output.kind == "epub":
+                # The ebook's page numbers are those of the A4 print edition.
+                starts = _page_starts(book, layout(A4_READING))
+                made = [epub for early, epub in early_epubs if early == starts]
+                rendered[output.suffix] = made[0] if made else _epub(book, starts, cover)
+            else:
+                rendered[output.suffix] = _web(book)
     result.warnings += [_render_warning(w) for lay in layouts.values() for w in lay.warnings]
     with stage("verify"):  # a broken book is never written: a bug, named at its line
         from .verify import verify_outputs
@@ -260,71 +228,44 @@ class _Book:
         return Renderer(self.document, context)
 
 
-def _jobs(options: BuildOptions, book: _Book) -> int:
-    """How many processes lay out the print editions (see ``BuildOptions.jobs``).
-
-    Left to the tool, a book of ``AUTO_PARALLEL_WORDS`` or more is laid out in
-    chunks on every core, when it uses the tool's own print stylesheets (whose
-    pages the chunked layout is proven to reproduce: every part starts a page,
-    left and right pages have the same margins).
-    """
-    if options.jobs is not None:
-        return max(1, options.jobs)
-    chapters = len(book.document.chapters)
-    if not _own_styles(book.styles) or chapters < 2:
-        return 1  # (one long chapter is one chunk: nothing to share out)
-    if book_words(book.document) < AUTO_PARALLEL_WORDS:
-        return 1
-    from .layout.workers import default_jobs
-
-    return default_jobs()
-
-
-def _layouts_needed(options: BuildOptions, metadata: Metadata) -> list[tuple[str, bool]]:
-    """The (paper, crop marks) layouts the build will make, A4's first if the EPUB
-    needs it."""
-    needed = [("a4", False)] if "epub" in options.formats else []
-    return list(dict.fromkeys(needed + _printed(options, metadata)))
-
-
-def _printed(options: BuildOptions, metadata: Metadata) -> list[tuple[str, bool]]:
-    """The (paper, crop marks) layouts whose PDFs the build writes."""
-    if "pdf" not in options.formats:
-        return []
-    return [(v.paper, v.marks) for v in print_variants(options, metadata)]
-
-
-def _submit_whole(
-    book: _Book, paper: str, marks: bool, pool: WorkerPool, options: BuildOptions
-) -> Future[ParallelEdition]:
+def _submit_whole(book: _Book, planned: PlannedLayout, pool: WorkerPool) -> Future[ParallelEdition]:
     from .layout.whole import WholeJob, lay_out_whole
 
-    epub_parts = (paper, marks) == ("a4", False) and "epub" in options.formats
     job = WholeJob(
-        book.renderer("pdf", paper).render_book(),
+        book.renderer("pdf", planned.paper).render_book(),
         book.styles,
         (book.manuscript.root,),
         book.build_time,
         book.document.metadata.lang,
-        paper,
-        marks,
+        planned.paper,
+        planned.marks,
         book.document.metadata.identifier,
-        tuple(_epub_part_ids(book)) if epub_parts else (),
-        (paper, marks) in _printed(options, book.document.metadata),
+        tuple(_epub_part_ids(book)) if planned.page_starts else (),
+        bool(planned.printed_as),
     )
     return pool.submit(lay_out_whole, job)
 
 
-def _likely_layouts(options: BuildOptions, manuscript: Manuscript) -> int:
-    """How many layouts the build will make (``_layouts_needed``), before the metadata
-    is parsed: one, or, when the command line or a ``print`` entry may ask for more,
-    two (one per worker is enough)."""
-    if "pdf" not in options.formats:
-        return 1
-    chosen = "print" in manuscript.metadata  # may name papers and booklets
-    papers = len(options.papers) if options.papers else 1 + chosen
-    booklets = len(options.booklets) if options.booklets is not None else int(chosen)
-    return 2 if papers + booklets + bool(options.marks) > 1 else 1
+def _estimated_size(manuscript: Manuscript) -> ManuscriptSize:
+    """The manuscript's size before parsing: its raw text's words (markup counts as
+    words: a guess), its styles, and whether its metadata has a ``print`` entry."""
+    return ManuscriptSize(
+        words=sum(len(source.text.split()) for source in manuscript.sources),
+        own_styles=_own_styles(resolve_styles(manuscript.styles_dir)),
+        print_choice=None if "print" in manuscript.metadata else PrintOptions(),
+        name=manuscript.name,
+    )
+
+
+def _exact_size(book: _Book) -> ManuscriptSize:
+    document = book.document
+    return ManuscriptSize(
+        words=book_words(document),
+        chapters=len(document.chapters),
+        own_styles=_own_styles(book.styles),
+        print_choice=document.metadata.print_options,
+        name=book.manuscript.name,
+    )
 
 
 def _own_styles(styles: StyleSet) -> bool:
@@ -332,44 +273,21 @@ def _own_styles(styles: StyleSet) -> bool:
 
 
 @contextmanager
-def _early_workers(
-    options: BuildOptions, manuscript: Manuscript, given: WorkerPool | None
-) -> Iterator[WorkerPool | None]:
+def _early_workers(estimate: BuildPlan, given: WorkerPool | None) -> Iterator[WorkerPool | None]:
     """Worker processes started while the manuscript is parsed (their imports then
-    cost no time): for the chunks of a long book (``_jobs`` decides for certain,
-    after parsing), else for the editions of a short one. ``given`` ones are used
-    if there are enough of them. Stopped at once if the build fails."""
-    from .layout.workers import WorkerPool, can_fork, default_jobs, running
+    cost no time), as the plan made from the raw text says: for the chunks of a long
+    book, else for the editions of a short one. ``given`` ones are used if there are
+    enough of them. Stopped at once if the build fails."""
+    from .layout.workers import WorkerPool, can_fork, running
 
-    jobs = _likely_jobs(options, manuscript)
-    if given is not None and given.jobs >= min(jobs, default_jobs()):
+    if given is not None and given.jobs >= estimate.workers_needed:
         yield given
         return
-    if jobs > 1 and _workers_can_start():
-        pool = WorkerPool(jobs)
-    elif jobs == 1 and default_jobs() > 1 and can_fork():
-        pool = WorkerPool(min(default_jobs(), _likely_layouts(options, manuscript)))
-    else:
+    if estimate.workers == 0 or not (_workers_can_start() if estimate.chunked else can_fork()):
         yield None
         return
-    with running(pool):
+    with running(WorkerPool(estimate.workers)) as pool:
         yield pool
-
-
-def _likely_jobs(options: BuildOptions, manuscript: Manuscript) -> int:
-    """``_jobs`` guessed from the raw text (markup counts as words: a guess); 0 when
-    nothing is laid out."""
-    if not {"pdf", "epub"} & set(options.formats):
-        return 0
-    if options.jobs is not None:
-        return options.jobs
-    if not _own_styles(resolve_styles(manuscript.styles_dir)):
-        return 1
-    if sum(len(source.text.split()) for source in manuscript.sources) < AUTO_PARALLEL_WORDS:
-        return 1
-    from .layout.workers import default_jobs
-
-    return default_jobs()
 
 
 def book_words(document: Document) -> int:
@@ -398,14 +316,14 @@ def _workers_can_start() -> bool:
 
 def _lay_out(
     book: _Book,
-    paper: str,
-    marks: bool,
+    planned: PlannedLayout,
     jobs: int,
     meanwhile: Callable[[list[PageStart]], None] | None = None,
     pool: WorkerPool | None = None,
 ) -> Edition:
     allowed = [book.manuscript.root]
-    if jobs > 1 and not marks and _workers_can_start():
+    paper = planned.paper
+    if planned.chunked and _workers_can_start():
         from .layout.chunked import lay_out_in_parallel
 
         def renderer_for(local: frozenset[str] | None, pages: dict[str, int] | None) -> Renderer:
@@ -426,15 +344,15 @@ def _lay_out(
     from .layout.engine import lay_out
 
     renderer = book.renderer("pdf", paper)
-    return lay_out(renderer, book.styles, allowed, book.build_time, paper, marks)
+    return lay_out(renderer, book.styles, allowed, book.build_time, paper, planned.marks)
 
 
-def _impose(pdf: bytes, variant: PrintVariant) -> bytes:
-    if not variant.booklet_sheet:
+def _impose(pdf: bytes, sheet: str) -> bytes:
+    if not sheet:
         return pdf
     from .writers.imposition import impose_booklet
 
-    return impose_booklet(pdf, variant.booklet_sheet)
+    return impose_booklet(pdf, sheet)
 
 
 def _pdf(edition: Edition, identifier: str) -> bytes:
