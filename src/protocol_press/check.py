@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import build, collect_assets
+from .assets import collect_assets
+from .build import build
 from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, error, warning
 from .metadata import parse_metadata
 from .model import Document, Metadata

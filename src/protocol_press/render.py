@@ -38,6 +38,7 @@ from .model import (
     plain_text,
     walk,
 )
+from .styles import StyleSet
 from .transform import typeset_text
 
 Format = Literal["epub", "pdf", "html"]
@@ -154,6 +155,36 @@ class RenderContext:
     # parts (links elsewhere become cross-references) and the contents page's numbers.
     local_files: frozenset[str] | None = None
     toc_pages: dict[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """The transformed document and what every output of it needs: its images, its
+    stylesheets, when the build says it was made, and the project's folder (the
+    files a layout may read)."""
+
+    document: Document
+    assets: dict[str, Asset]
+    styles: StyleSet
+    build_time: datetime
+    root: Path
+
+    def renderer(
+        self,
+        fmt: Format,
+        paper: str = "a4",
+        local_files: frozenset[str] | None = None,
+        toc_pages: dict[str, int] | None = None,
+    ) -> Renderer:
+        context = RenderContext(
+            fmt,
+            assets=self.assets,
+            paper=paper,
+            build_time=self.build_time,
+            local_files=local_files,
+            toc_pages=toc_pages,
+        )
+        return Renderer(self.document, context)
 
 
 # A link to a part of the book laid out in another chunk; the assembly makes it internal.
