@@ -85,7 +85,7 @@ STAGES: list[Rule] = [
     ("EPUB: page list from the A4 layout", _in("layout/pagelist.py", "page_starts")),
     ("EPUB: page-break markers", _in("layout/pagelist.py", "insert_page_breaks")),
     ("EPUB: cover (Pillow)", _in("protocol_press/cover.py", "generate_cover")),
-    ("EPUB: ebooklib and the rest", _in("writers/epub.py", "write_epub")),
+    ("EPUB: ebooklib and the rest", _in("writers/epub.py", "write")),
     ("writing the files", _in("protocol_press/output.py", "write_outputs")),
 ]
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +34,12 @@ from .render import Publication
 from .styles import StyleSet, resolve_styles
 from .timestamp import build_timestamp
 from .transform import build_document
+from .writers import WriteContext, writer_for
 
 if TYPE_CHECKING:
     from .layout.engine import RenderWarning
     from .layout.pagelist import PageStart
     from .layout.workers import WorkerPool
-    from .plan import LayoutKey
 
 
 @dataclass(slots=True)
@@ -144,12 +144,13 @@ def _produce_read(
     with stages("transform"):
         publication, transform_warnings = _transform(manuscript, metadata, parsed)
     plan = make_plan(options, _exact_size(manuscript, publication), default_jobs())
-    epub = _EpubAhead(publication) if plan.wants("epub") else None
+    context = WriteContext(publication, manuscript.name)
+    epub = _EpubAhead(context) if plan.wants("epub") else None
     editions = lay_out_editions(publication, plan, pool, epub)
     inputs = _inputs(manuscript, publication)
     # Hashed for the build's record while the workers lay out.
     read = read_inputs(target, options.settings(), inputs) if for_record else None
-    outputs = _make_outputs(publication, plan, editions, epub, stages)
+    outputs = _make_outputs(context, plan, editions, epub, stages)
     warnings = manuscript.in_file_columns(
         [*manuscript.warnings, *parse_warnings, *transform_warnings]
     )
@@ -194,34 +195,33 @@ def _transform(
 
 
 def _make_outputs(
-    publication: Publication,
+    context: WriteContext,
     plan: BuildPlan,
     editions: Editions,
     epub: _EpubAhead | None,
     stages: _Stages,
 ) -> dict[str, bytes]:
-    """The write stage: every output's bytes, in the plan's order (each output a stage
-    of its own in ``build -v``)."""
+    """The write stage: every output's bytes from its writer, in the plan's order (each
+    output a stage of its own in ``build -v``)."""
     made: dict[str, bytes] = {}
     for output in plan.outputs:
         with stages(output.stage):
-            made[output.suffix] = _write_output(output, publication, editions, epub)
+            for_output = _context_for(output, context, editions)
+            if epub is not None and output.kind == "epub":
+                made[output.suffix] = epub.for_context(for_output)
+            else:
+                made[output.suffix] = writer_for(output).write(for_output)
     return made
 
 
-def _write_output(
-    output: PlannedOutput,
-    publication: Publication,
-    editions: Editions,
-    epub: _EpubAhead | None,
-) -> bytes:
+def _context_for(output: PlannedOutput, context: WriteContext, editions: Editions) -> WriteContext:
+    """What one output's writer gets: a PDF its edition, the EPUB the A4 page starts
+    (the ebook's page numbers are those of the A4 print edition)."""
     if output.layout is not None:
-        pdf = _pdf(editions, output.layout, publication.document.metadata.identifier)
-        return _impose(pdf, output.sheet)
-    if epub is not None and output.kind == "epub":
-        # The ebook's page numbers are those of the A4 print edition.
-        return epub.for_starts(editions.a4_page_starts())
-    return _web(publication)
+        return replace(context, edition=editions[output.layout])
+    if output.kind == "epub":
+        return replace(context, page_starts=tuple(editions.a4_page_starts()))
+    return context
 
 
 class _EpubAhead:
@@ -229,44 +229,29 @@ class _EpubAhead:
     out, the whole EPUB as soon as the A4 page starts are known (``editions``); kept
     if the finished edition's page starts are the same."""
 
-    def __init__(self, publication: Publication) -> None:
-        self._publication = publication
-        self._cover: bytes | None = None
-        self._made: list[tuple[list[PageStart], bytes]] = []
+    def __init__(self, context: WriteContext) -> None:
+        self._context = context
+        self._made: dict[tuple[PageStart, ...], bytes] = {}
 
     def while_workers_lay_out(self) -> None:
-        self._cover = _generated_cover(self._publication)
+        self._context = replace(self._context, cover=_generated_cover(self._context.publication))
 
     def with_early_starts(self, starts: list[PageStart]) -> None:
-        self._made.append((starts, _epub(self._publication, starts, self._cover)))
+        early = replace(self._context, page_starts=tuple(starts))
+        self._made.setdefault(early.page_starts, _write_epub(early))
 
-    def for_starts(self, starts: list[PageStart]) -> bytes:
-        made = [epub for early, epub in self._made if early == starts]
-        return made[0] if made else _epub(self._publication, starts, self._cover)
-
-
-# ------------------------------------------------------------------ writers
-
-
-def _pdf(editions: Editions, key: LayoutKey, identifier: str) -> bytes:
-    from .layout.engine import Layout, write_pdf
-
-    edition = editions[key]
-    return write_pdf(edition, identifier) if isinstance(edition, Layout) else edition.pdf
+    def for_context(self, context: WriteContext) -> bytes:
+        """The EPUB for ``context``'s page starts: made ahead, or now."""
+        made = self._made.get(context.page_starts)
+        return (
+            made if made is not None else _write_epub(replace(context, cover=self._context.cover))
+        )
 
 
-def _impose(pdf: bytes, sheet: str) -> bytes:
-    if not sheet:
-        return pdf
-    from .writers.imposition import impose_booklet
+def _write_epub(context: WriteContext) -> bytes:
+    from .writers.epub import EpubWriter
 
-    return impose_booklet(pdf, sheet)
-
-
-def _web(publication: Publication) -> bytes:
-    from .writers.web import write_web
-
-    return write_web(publication.renderer("html"), publication.styles)
+    return EpubWriter().write(context)
 
 
 def _generated_cover(publication: Publication) -> bytes | None:
@@ -276,21 +261,6 @@ def _generated_cover(publication: Publication) -> bytes | None:
     if author_cover(publication.document.metadata, publication.assets) is not None:
         return None
     return generated_cover(publication.document.metadata, publication.styles)
-
-
-def _epub(publication: Publication, starts: list[PageStart], cover: bytes | None = None) -> bytes:
-    """The EPUB, its page list and page-break markers at the A4 edition's ``starts``
-    (``cover``: the generated cover, if it was made before)."""
-    from .accessibility import BookFacts
-    from .writers.epub import write_epub
-
-    document = publication.document
-    renderer = publication.renderer("epub")
-    source = f"{document.metadata.title}, A4 print edition"
-    facts = BookFacts(page_list_source=source if starts else "")
-    return write_epub(
-        document, renderer, publication.styles, publication.build_time, facts, starts, cover
-    )
 
 
 # ------------------------------------------------------------------ the rest

@@ -10,10 +10,11 @@ block, never a copied template.
 from __future__ import annotations
 
 import base64
+import copy
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
@@ -139,16 +140,17 @@ class Asset:
     media_type: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RenderContext:
-    """What the templates need to know besides the document."""
+    """What the templates need to know besides the document (``Renderer.variant``
+    renders with some of it changed)."""
 
     fmt: Format
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     assets: dict[str, Asset] = field(default_factory=dict)
     paper: str = "a4"
     build_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
-    page_list: list[tuple[str, str]] = field(default_factory=list)
+    page_list: tuple[tuple[str, str], ...] = ()  # the EPUB's: each page's label and address
     cover: str = ""
     inline_css: str = ""
     # A chunk of the book laid out on its own (layout/chunked.py): the files of its
@@ -350,6 +352,14 @@ class Renderer:
         self._notes = NotePlan(document, self.parts if context.fmt == "epub" else ())
         self._files.update(self._notes.files)
         self.env = _environment()
+
+    def variant(self, **changes: Any) -> Renderer:
+        """This renderer with its context changed (``dataclasses.replace``): for what the
+        parts, links and notes do not depend on (the page list, the cover, the styles
+        set into the page), which are not worked out again."""
+        changed = copy.copy(self)
+        changed.context = replace(self.context, **changes)
+        return changed
 
     def href(self, anchor: str) -> str:
         """A link to an id: into its own file in the EPUB, within the one page in the PDF."""
