@@ -12,7 +12,7 @@ manuscript. What is made, and how, is the plan's (``plan.make_plan``).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from .assets import collect_assets
 from .cache import BuildInputs, read_inputs, record_build
-from .diagnostics import Diagnostic, ManuscriptError, SourcePos, warning
+from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, warning
 from .editions import Editions, early_workers, lay_out_editions
 from .layout.workers import default_jobs
 from .metadata import parse_metadata
@@ -58,7 +58,8 @@ class Production:
     name: str  # the outputs' file name, without its suffix
     outputs: dict[str, bytes]  # each output's bytes, by the end of its name: ".epub"
     document: Document
-    warnings: list[Diagnostic]
+    warnings: list[Diagnostic]  # from reading to transforming
+    render_warnings: list[Diagnostic]  # from laying out: the stylesheets, the PDF
     inputs: BuildInputs  # what it read
     plan: BuildPlan
     default_output: Path  # where a build writes them without ``--out``
@@ -93,13 +94,14 @@ def build(
 
     ``workers``: worker processes the caller started before (``workers.start_workers``)
     and closes; without them the build starts its own when they help."""
-    stages = _Stages(progress)
-    made = _produce(target, options, stages, workers, for_record=options.record)
-    with stages("write"):
+    run = _Run(_Stages(progress), for_record=options.record)
+    made = _produce(target, options, run, workers)
+    with run.stages("write"):
         written = write_outputs(options.out or made.default_output, made.name, made.outputs)
+    warnings = made.warnings + made.render_warnings
     if options.record:
-        record_build(made.read, written, made.warnings)
-    return BuildResult(written, made.warnings, stages.timings, made.inputs, made.plan)
+        record_build(made.read, written, warnings)
+    return BuildResult(written, warnings, run.stages.timings, made.inputs, made.plan)
 
 
 def produce(
@@ -107,55 +109,65 @@ def produce(
     options: BuildOptions,
     progress: Progress | None = None,
     workers: WorkerPool | None = None,
+    all_problems: bool = False,
 ) -> Production:
     """The outputs of the manuscript at ``target``, made and verified in memory:
-    nothing is written, nothing recorded."""
-    return _produce(target, options, _Stages(progress), workers, for_record=False)
+    nothing is written, nothing recorded.
+
+    ``all_problems`` (``check``): the stages before laying out go on past the errors
+    they find (metadata errors do not stop the chapters' checks, images are checked
+    even where the text has errors), and every problem is reported at once, in
+    reading order: the metadata's first, then file by file, line by line."""
+    return _produce(target, options, _Run(_Stages(progress), all_problems=all_problems), workers)
+
+
+@dataclass(frozen=True, slots=True)
+class _Run:
+    """How the stages run: timed, with the inputs hashed for the build's record or not,
+    stopping at the first error or going on (``produce``'s ``all_problems``)."""
+
+    stages: _Stages
+    for_record: bool = False
+    all_problems: bool = False
 
 
 def _produce(
-    target: Path,
-    options: BuildOptions,
-    stages: _Stages,
-    workers: WorkerPool | None,
-    for_record: bool,
+    target: Path, options: BuildOptions, run: _Run, workers: WorkerPool | None
 ) -> Production:
-    with stages("read"):
+    with run.stages("read"):
         manuscript = read_manuscript(target)
     estimate = make_plan(options, _estimated_size(manuscript), default_jobs())
     try:
         with early_workers(estimate, workers) as pool:
-            return _produce_read(target, manuscript, options, stages, pool, for_record)
+            return _produce_read(target, manuscript, options, run, pool)
     except ManuscriptError as refused:
-        raise ManuscriptError(manuscript.in_file_columns(refused.diagnostics)) from None
+        raise ManuscriptError(_reported(manuscript, refused.diagnostics, run)) from None
 
 
 def _produce_read(
     target: Path,
     manuscript: Manuscript,
     options: BuildOptions,
-    stages: _Stages,
+    run: _Run,
     pool: WorkerPool | None,
-    for_record: bool,
 ) -> Production:
     """The stages after reading, in order."""
-    with stages("parse"):
-        metadata, parsed, parse_warnings = _parse(manuscript)
-    with stages("transform"):
-        publication, transform_warnings = _transform(manuscript, metadata, parsed)
+    found = _Findings(manuscript.warnings, run.all_problems)
+    with run.stages("parse"):
+        metadata, parsed = _parse(manuscript, found)
+    with run.stages("transform"):
+        publication = _transform(manuscript, metadata, parsed, found)
+    if publication is None or found.has_errors():  # (only when going on past errors)
+        raise ManuscriptError(found.diagnostics)
     plan = make_plan(options, _exact_size(manuscript, publication), default_jobs())
     context = WriteContext(publication, manuscript.name)
     epub = _EpubAhead(context) if plan.wants("epub") else None
     editions = lay_out_editions(publication, plan, pool, epub)
     inputs = _inputs(manuscript, publication)
     # Hashed for the build's record while the workers lay out.
-    read = read_inputs(target, options.settings(), inputs) if for_record else None
-    outputs = _make_outputs(context, plan, editions, epub, stages)
-    warnings = manuscript.in_file_columns(
-        [*manuscript.warnings, *parse_warnings, *transform_warnings]
-    )
-    warnings += [_render_warning(reported) for reported in editions.warnings()]
-    with stages("verify"):  # a broken book is never written: a bug, named at its line
+    read = read_inputs(target, options.settings(), inputs) if run.for_record else None
+    outputs = _make_outputs(context, plan, editions, epub, run.stages)
+    with run.stages("verify"):  # a broken book is never written: a bug, named at its line
         from .verify import verify_outputs
 
         verify_outputs(outputs, publication.document, manuscript.name)
@@ -163,7 +175,8 @@ def _produce_read(
         manuscript.name,
         outputs,
         publication.document,
-        warnings,
+        _reported(manuscript, found.diagnostics, run),
+        [_render_warning(reported) for reported in editions.warnings()],
         inputs,
         plan,
         manuscript.default_output,
@@ -171,27 +184,72 @@ def _produce_read(
     )
 
 
+def _reported(
+    manuscript: Manuscript, diagnostics: Iterable[Diagnostic], run: _Run
+) -> list[Diagnostic]:
+    """The diagnostics with their columns as the files have them; all of them
+    (``all_problems``) in reading order."""
+    reported = manuscript.in_file_columns(diagnostics)
+    if run.all_problems:
+        first = manuscript.metadata_pos.path
+        reported.sort(key=lambda d: (d.pos.path != first, d.pos.path, d.pos.line, d.pos.col))
+    return reported
+
+
 # ------------------------------------------------------------------ stages
 
 
-def _parse(manuscript: Manuscript) -> tuple[Metadata, ParsedManuscript, list[Diagnostic]]:
-    """The metadata and the chapters, parsed."""
-    metadata, warnings = parse_metadata(
-        manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
-    )
-    return metadata, parse_manuscript(manuscript), warnings
+class _Findings:
+    """What the stages before laying out find, in order. An error stops the build at
+    once (it is raised); with ``all_problems`` it is kept and the next stages run."""
+
+    def __init__(self, diagnostics: Iterable[Diagnostic], all_problems: bool) -> None:
+        self.diagnostics = list(diagnostics)
+        self._all_problems = all_problems
+
+    def refused(self, refusal: ManuscriptError) -> None:
+        if not self._all_problems:
+            raise refusal
+        self.diagnostics += refusal.diagnostics
+
+    def has_errors(self) -> bool:
+        return any(d.severity is Severity.ERROR for d in self.diagnostics)
+
+
+def _parse(manuscript: Manuscript, found: _Findings) -> tuple[Metadata, ParsedManuscript]:
+    """The metadata and the chapters, parsed (the chapters even if the metadata has
+    errors, when ``found`` keeps them: with a stand-in for the metadata)."""
+    try:
+        metadata, warnings = parse_metadata(
+            manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
+        )
+        found.diagnostics += warnings
+    except ManuscriptError as refusal:
+        found.refused(refusal)
+        metadata = Metadata("", "en", "", manuscript.metadata_pos)
+    return metadata, parse_manuscript(manuscript)
 
 
 def _transform(
-    manuscript: Manuscript, metadata: Metadata, parsed: ParsedManuscript
-) -> tuple[Publication, list[Diagnostic]]:
-    """The document (notes numbered, ids given, links checked), its images and styles."""
-    document, warnings = build_document(metadata, parsed)
-    assets = collect_assets(document, manuscript)
+    manuscript: Manuscript, metadata: Metadata, parsed: ParsedManuscript, found: _Findings
+) -> Publication | None:
+    """The document (notes numbered, ids given, links checked), its images and styles;
+    None if the document has errors (which ``found`` keeps)."""
+    document: Document | None = None
+    try:
+        document, warnings = build_document(metadata, parsed)
+        found.diagnostics += warnings
+    except ManuscriptError as refusal:
+        found.refused(refusal)
+    try:  # the images are checked even where the text has errors
+        assets = collect_assets(document or Document(metadata, parsed.chapters), manuscript)
+    except ManuscriptError as refusal:
+        found.refused(refusal)
+        return None
+    if document is None:
+        return None
     styles = resolve_styles(manuscript.styles_dir)
-    return Publication(
-        document, assets, styles, build_timestamp(document), manuscript.root
-    ), warnings
+    return Publication(document, assets, styles, build_timestamp(document), manuscript.root)
 
 
 def _make_outputs(
