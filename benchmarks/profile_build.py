@@ -63,7 +63,7 @@ STAGES: list[Rule] = [
     ("parse (markdown-it, metadata)", _in("protocol_press/parser.py", "parse_manuscript")),
     ("parse (markdown-it, metadata)", _in("protocol_press/metadata.py", "parse_metadata")),
     ("transform", _in("protocol_press/transform.py", "build_document")),
-    ("transform", _in("protocol_press/build.py", "collect_assets")),
+    ("transform", _in("protocol_press/assets.py", "collect_assets")),
     ("cache", _in("protocol_press/cache.py")),
     ("templates (Jinja2)", _in("protocol_press/render.py", "render", "render_part", "render_book")),
     ("PDF: WeasyPrint HTML/CSS parse, styles, layout", _in("layout/engine.py", "lay_out")),
@@ -85,8 +85,8 @@ STAGES: list[Rule] = [
     ("EPUB: page list from the A4 layout", _in("layout/pagelist.py", "page_starts")),
     ("EPUB: page-break markers", _in("layout/pagelist.py", "insert_page_breaks")),
     ("EPUB: cover (Pillow)", _in("protocol_press/cover.py", "generate_cover")),
-    ("EPUB: ebooklib and the rest", _in("writers/epub.py", "write_epub")),
-    ("writing the files", _in("protocol_press/build.py", "write_outputs")),
+    ("EPUB: ebooklib and the rest", _in("writers/epub.py", "write")),
+    ("writing the files", _in("protocol_press/output.py", "write_outputs")),
 ]
 
 # By library or WeasyPrint subsystem: the innermost matching frame decides.

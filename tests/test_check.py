@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -102,6 +103,37 @@ def test_a_clean_manuscript_passes_with_epubcheck(tmp_path: Path) -> None:
     assert report["diagnostics"] == []
     if shutil.which("java"):
         assert "EPUBCheck" in report["validators"]
+
+
+def test_check_parses_once_and_leaves_nothing_behind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`check` runs the build's stages once, in memory: the manuscript is parsed once,
+    nothing is written beside it, and the build cache gets no build record
+    (``builds/``) and no stored layout (``layouts/``; check lays out in one pass).
+    What the tool keeps alike for every manuscript may appear, and only that: its
+    compiled templates and hyphenation patterns (``compiled/``)."""
+    from protocol_press import build as pipeline
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(cache))
+    project = Path(shutil.copytree(FIXTURES / "two-series", tmp_path / "clean"))
+    files_before = sorted(project.rglob("*"))
+    parsed: list[object] = []
+    parse = pipeline.parse_manuscript
+
+    def counted_parse(manuscript: Any) -> Any:
+        parsed.append(manuscript)
+        return parse(manuscript)
+
+    monkeypatch.setattr(pipeline, "parse_manuscript", counted_parse)
+    result = check(project, "--strict", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert len(parsed) == 1
+    assert sorted(project.rglob("*")) == files_before
+    kept = {path.relative_to(cache).parts[:2] for path in cache.rglob("*") if path.is_file()}
+    assert kept <= {("compiled", "templates"), ("compiled", "hyphenation")}, kept
 
 
 def test_new_then_build_then_check_is_clean(tmp_path: Path) -> None:

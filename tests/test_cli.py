@@ -96,6 +96,19 @@ def test_paper_letter(tmp_path: Path) -> None:
         assert page_sizes(pdf) == {(612, 792)}
 
 
+def test_verbose_prints_the_plan_before_the_stages_times(tmp_path: Path) -> None:
+    result = invoke("build", str(MEMO), "--out", str(tmp_path), "--format", "epub", "-v")
+    assert_clean_exit(result)
+    lines = result.output.splitlines()
+    plan = lines.index("plan: 1 output(s), 1 layout(s)")
+    assert lines[plan + 1 : plan + 3] == [
+        "  memo.epub: EPUB 3",
+        "  layout A4, in one pass: the EPUB's page list needs the A4 page starts",
+    ]
+    times = [i for i, line in enumerate(lines) if line.split()[:1] == ["read"]]
+    assert times and times[0] > plan
+
+
 @pytest.mark.parametrize("args", [["--format", "mobi"], ["--paper", "tabloid"]], ids=str)
 def test_misuse_is_exit_code_2(tmp_path: Path, args: list[str]) -> None:
     result = invoke("build", str(MEMO), "--out", str(tmp_path), *args)

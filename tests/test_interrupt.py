@@ -2,7 +2,7 @@
 
 Builds run as real processes and are stopped while they write their outputs,
 politely (Ctrl-C, SIGTERM) and outright (SIGKILL). The moment is exact, not a
-delay: ``PROTOCOL_PRESS_PAUSE_WRITING`` (``build._pause_for_tests``) makes the
+delay: ``PROTOCOL_PRESS_PAUSE_WRITING`` (``output._pause_for_tests``) makes the
 build stop at one step of writing, say so on stderr and wait for the signal.
 Afterwards each output is byte for byte either the previous build's or the new
 one's, as the step implies; a polite stop exits 130 and leaves no temporary

@@ -257,11 +257,11 @@ def test_the_ebook_is_made_while_the_contents_page_is_drawn(
 ) -> None:
     """The EPUB needs only the page starts: it is made once, before the chunks are
     joined (while the workers draw the contents page and the folios)."""
-    from protocol_press import build as build_module
     from protocol_press.layout import chunked as parallel
+    from protocol_press.writers.epub import EpubWriter
 
     events: list[str] = []
-    make_epub, join = build_module._epub, parallel.join_chunks
+    make_epub, join = EpubWriter.write, parallel.join_chunks
 
     def traced_epub(*args: Any) -> bytes:
         events.append("epub")
@@ -271,7 +271,7 @@ def test_the_ebook_is_made_while_the_contents_page_is_drawn(
         events.append("join")
         return join(*args)
 
-    monkeypatch.setattr(build_module, "_epub", traced_epub)
+    monkeypatch.setattr(EpubWriter, "write", traced_epub)
     monkeypatch.setattr(parallel, "join_chunks", traced_join)
     monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(tmp_path / "cache"))
     book = build_book(write_long_book(tmp_path / "project", chapters=4), tmp_path / "out", jobs=2)

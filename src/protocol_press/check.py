@@ -1,9 +1,11 @@
 """``protocol-press check``: every problem of a manuscript, without writing any output.
 
-First the tool's own checks (the same ones a build runs, all reported at once);
-then, if the manuscript builds, EPUBCheck and (where installed) Ace by DAISY on
-an EPUB built into a temporary folder, their findings mapped back to the
-chapter file they concern.
+The build's stages run once, in memory (``build.produce``), going on past the
+errors they find so that every problem is reported at once; nothing is
+written, nothing recorded in the build cache. Then, if the manuscript has no
+errors, EPUBCheck and (where installed) Ace by DAISY check its EPUB (written
+to a temporary file for them), their findings mapped back to the chapter file
+they concern.
 """
 
 from __future__ import annotations
@@ -13,15 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .build import build, collect_assets
+from .build import Production, produce
 from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, error, warning
-from .metadata import parse_metadata
-from .model import Document, Metadata
 from .options import BuildOptions
-from .parser import parse_manuscript
-from .reader import read_manuscript
 from .render import plan_parts
-from .transform import build_document
 from .validators import (
     AceViolation,
     ace_command,
@@ -45,55 +42,35 @@ class CheckReport:
 
 
 def run_check(target: Path, validators: bool = True) -> CheckReport:
-    """Check the manuscript at ``target``; validators run only on a manuscript that builds."""
+    """Check the manuscript at ``target``; validators run only on a manuscript without
+    errors. Without them nothing is laid out (no output is asked for)."""
     report = CheckReport()
-    files = _own_checks(target, report)
-    if validators and not any(d.severity is Severity.ERROR for d in report.diagnostics):
+    # One pass, never chunks: chunks would be kept in the build cache's layout store.
+    options = BuildOptions(formats=("epub",) if validators else (), jobs=1, record=False)
+    try:
+        made = produce(target, options, all_problems=True)
+    except ManuscriptError as refused:
+        report.diagnostics = list(refused.diagnostics)
+        return report
+    report.diagnostics = list(made.warnings)
+    if validators:
         with tempfile.TemporaryDirectory(prefix="protocol-press-check-") as folder:
-            (epub,) = build(target, BuildOptions(formats=("epub",), out=Path(folder))).outputs
+            epub = Path(folder) / f"{made.name}.epub"
+            epub.write_bytes(made.outputs[".epub"])
+            files = _source_files(made)
             _epubcheck(epub, files, report)
             _ace(epub, files, report)
     return report
 
 
-def _own_checks(target: Path, report: CheckReport) -> dict[str, str]:
-    """The tool's checks; returns which manuscript file each EPUB document comes from."""
-    try:
-        manuscript = read_manuscript(target)
-    except ManuscriptError as exc:
-        report.diagnostics += list(exc.diagnostics)
-        return {}
-    report.diagnostics += list(manuscript.warnings)
-    try:
-        metadata, warnings = parse_metadata(
-            manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
-        )
-        report.diagnostics += warnings
-    except ManuscriptError as exc:
-        # Go on with the chapters all the same, so one run reports everything.
-        report.diagnostics += list(exc.diagnostics)
-        metadata = Metadata("", "en", "", manuscript.metadata_pos)
-    parsed = parse_manuscript(manuscript)
-    document: Document | None = None
-    try:
-        document, more = build_document(metadata, parsed)
-        report.diagnostics += more
-    except ManuscriptError as exc:
-        report.diagnostics += list(exc.diagnostics)
-    try:  # the images are checked even where the text has errors
-        collect_assets(document or Document(metadata, parsed.chapters), manuscript)
-    except ManuscriptError as exc:
-        report.diagnostics += list(exc.diagnostics)
-    report.diagnostics = manuscript.in_file_columns(report.diagnostics)
-    first = manuscript.metadata_pos.path
-    report.diagnostics.sort(key=lambda d: (d.pos.path != first, d.pos.path, d.pos.line, d.pos.col))
-    if document is None:
-        return {}
+def _source_files(made: Production) -> dict[str, str]:
+    """Which manuscript file each EPUB document comes from (the package: the metadata's)."""
+    metadata_file = made.document.metadata.pos.path
     return {
         part.file: part.chapter.pos.path
-        for part in plan_parts(document, "epub")
+        for part in plan_parts(made.document, "epub")
         if part.chapter is not None
-    } | {"content.opf": manuscript.metadata_pos.path}
+    } | {"content.opf": metadata_file}
 
 
 # ------------------------------------------------------------- validators

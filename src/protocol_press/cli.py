@@ -181,11 +181,11 @@ def build(
     try:
         # Workers start first, before this process imports anything more: they import
         # WeasyPrint while it imports the build and parses the manuscript.
-        from .layout.workers import start_for
+        from .layout.workers import default_jobs, start_workers
+        from .plan import estimate_from_files, make_plan
 
-        single = options.papers is not None and len(options.papers) == 1
-        one_layout = single and options.booklets == () and not marks
-        with start_for(target or Path(), one_layout, jobs) as workers:
+        estimate = make_plan(options, estimate_from_files(target or Path()), default_jobs())
+        with start_workers(estimate.workers) as workers:
             from .build import build as run_build
 
             console = _console(quiet)
@@ -213,6 +213,8 @@ def build(
         _internal_error(exc, debug)
     print_diagnostics(console, result.warnings)
     if verbose:
+        for line in result.plan.describe() if result.plan is not None else []:
+            console.print(line, style="dim", markup=False)
         for name, seconds in result.timings.items():
             console.print(f"  {name:<16} {seconds:6.2f} s", style="dim")
     for path in result.outputs:

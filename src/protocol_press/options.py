@@ -24,7 +24,7 @@ class BuildOptions:
     marks: bool | None = None
     out: Path | None = None
     # Processes that lay out the print editions: None decides by the book's length
-    # (build.AUTO_PARALLEL_WORDS), 1 lays out in one pass, more in chunks (layout/chunked.py).
+    # (plan.AUTO_PARALLEL_WORDS), 1 lays out in one pass, more in chunks (layout/chunked.py).
     jobs: int | None = None
     # Whether the build is recorded for the up-to-date check (cache.py); the preview,
     # which builds into a temporary folder on every edit, does not record.

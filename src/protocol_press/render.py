@@ -10,10 +10,11 @@ block, never a copied template.
 from __future__ import annotations
 
 import base64
+import copy
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib.resources import files
@@ -38,6 +39,7 @@ from .model import (
     plain_text,
     walk,
 )
+from .styles import StyleSet
 from .transform import typeset_text
 
 Format = Literal["epub", "pdf", "html"]
@@ -138,22 +140,53 @@ class Asset:
     media_type: str
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class RenderContext:
-    """What the templates need to know besides the document."""
+    """What the templates need to know besides the document (``Renderer.variant``
+    renders with some of it changed)."""
 
     fmt: Format
     labels: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_LABELS))
     assets: dict[str, Asset] = field(default_factory=dict)
     paper: str = "a4"
     build_time: datetime = datetime(2000, 1, 1, tzinfo=UTC)
-    page_list: list[tuple[str, str]] = field(default_factory=list)
+    page_list: tuple[tuple[str, str], ...] = ()  # the EPUB's: each page's label and address
     cover: str = ""
     inline_css: str = ""
     # A chunk of the book laid out on its own (layout/chunked.py): the files of its
     # parts (links elsewhere become cross-references) and the contents page's numbers.
     local_files: frozenset[str] | None = None
     toc_pages: dict[str, int] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Publication:
+    """The transformed document and what every output of it needs: its images, its
+    stylesheets, when the build says it was made, and the project's folder (the
+    files a layout may read)."""
+
+    document: Document
+    assets: dict[str, Asset]
+    styles: StyleSet
+    build_time: datetime
+    root: Path
+
+    def renderer(
+        self,
+        fmt: Format,
+        paper: str = "a4",
+        local_files: frozenset[str] | None = None,
+        toc_pages: dict[str, int] | None = None,
+    ) -> Renderer:
+        context = RenderContext(
+            fmt,
+            assets=self.assets,
+            paper=paper,
+            build_time=self.build_time,
+            local_files=local_files,
+            toc_pages=toc_pages,
+        )
+        return Renderer(self.document, context)
 
 
 # A link to a part of the book laid out in another chunk; the assembly makes it internal.
@@ -319,6 +352,14 @@ class Renderer:
         self._notes = NotePlan(document, self.parts if context.fmt == "epub" else ())
         self._files.update(self._notes.files)
         self.env = _environment()
+
+    def variant(self, **changes: Any) -> Renderer:
+        """This renderer with its context changed (``dataclasses.replace``): for what the
+        parts, links and notes do not depend on (the page list, the cover, the styles
+        set into the page), which are not worked out again."""
+        changed = copy.copy(self)
+        changed.context = replace(self.context, **changes)
+        return changed
 
     def href(self, anchor: str) -> str:
         """A link to an id: into its own file in the EPUB, within the one page in the PDF."""

@@ -3,7 +3,8 @@
 A build spends its first half second importing (this package, then WeasyPrint
 and Pango's bindings) and parsing. Workers started at once import WeasyPrint
 meanwhile: the command line starts them before it even imports the build
-(``start_for``), which is why this module imports nothing heavy.
+(``start_workers``, as many as its ``plan`` says), which is why this module
+imports nothing heavy.
 
 Workers are forked: they start in milliseconds with the few modules the command
 line had loaded, and a process with threads never forks (``can_fork``). A short
@@ -27,17 +28,12 @@ import tempfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import early
 
 if TYPE_CHECKING:
     from .pagelist import PageStart
-
-# A manuscript of this many bytes of Markdown has about build.AUTO_PARALLEL_WORDS words:
-# its chunks will keep every core busy.
-LONG_MANUSCRIPT_BYTES = 120_000
 
 _INTERRUPTIONS = {signal.SIGINT, signal.SIGTERM}
 T = TypeVar("T")
@@ -126,23 +122,14 @@ class WorkerPool:
 
 
 @contextmanager
-def start_for(
-    target: Path, one_layout: bool, jobs: int | None = None
-) -> Iterator[WorkerPool | None]:
-    """Workers for building ``target``, started now (the command line's ``build``):
-    ``jobs`` of them if given, one per core for a long manuscript, else one, or two
-    when the build makes more than one layout (``one_layout`` is false). None where
-    forking is not safe or there is one core. Stopped at once if the build fails."""
-    cores = default_jobs()
-    if cores < 2 or not can_fork():
+def start_workers(count: int) -> Iterator[WorkerPool | None]:
+    """``count`` workers started now (the command line's ``build``, as its plan says);
+    None when none are wanted or forking is not safe. Stopped at once if the build
+    fails."""
+    if count < 1 or not can_fork():
         yield None
         return
-    if jobs is None:
-        if manuscript_bytes(target) >= LONG_MANUSCRIPT_BYTES:
-            jobs = cores
-        else:
-            jobs = 1 if one_layout else min(cores, 2)
-    with running(WorkerPool(jobs)) as pool:
+    with running(WorkerPool(count)) as pool:
         yield pool
 
 
@@ -157,16 +144,6 @@ def running(pool: WorkerPool) -> Iterator[WorkerPool]:
         failed = False
     finally:
         pool.close(failed=failed)
-
-
-def manuscript_bytes(target: Path) -> int:
-    """The size of the Markdown a build of ``target`` reads (a file, or a folder's)."""
-    try:
-        if target.is_file():
-            return target.stat().st_size
-        return sum(path.stat().st_size for path in target.rglob("*.md"))
-    except OSError:
-        return 0
 
 
 def can_fork() -> bool:

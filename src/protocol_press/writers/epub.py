@@ -19,6 +19,7 @@ import io
 import itertools
 import zipfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,50 +31,58 @@ from ..adapters.ebooklib import new_book, set_title_id, write_book
 from ..cover import generate_cover
 from ..layout.pagelist import PageStart, insert_page_breaks
 from ..model import Contributor, Document, Metadata
-from ..render import DEFAULT_LABELS, Asset, Renderer, TocEntry, start_of_reading
+from ..render import DEFAULT_LABELS, Asset, Publication, Renderer, TocEntry, start_of_reading
 from ..styles import StyleSet
+from . import WriteContext
 
 XHTML = "application/xhtml+xml"
 GENERATED_COVER = "images/cover.png"
 
 
-def write_epub(
-    document: Document,
-    renderer: Renderer,
-    styles: StyleSet,
-    mtime: datetime,
-    facts: BookFacts | None = None,
-    page_starts: Sequence[PageStart] = (),
-    cover: bytes | None = None,
-) -> bytes:
-    """The finished EPUB file, as bytes, with page-break markers where ``page_starts`` say.
+@dataclass(frozen=True, slots=True)
+class EpubWriter:
+    suffix: str = ".epub"
 
-    ``cover``: the generated cover (``generated_cover``), when it was made beforehand.
-    """
-    facts = facts or BookFacts()
-    renderer.context.page_list = [
-        (start.label, f"{renderer.part_file(start.part)}#{start.id}") for start in page_starts
-    ]
-    book = _book_with_metadata(document, facts)
-    _add_styles(book, styles)
-    _add_images(book, renderer)
-    _add_generated_cover(book, renderer, styles, cover)
-    spine = _add_documents(book, renderer, page_starts)
-    book.guide = _guide(renderer)
-    book.spine = spine
-    book.toc = _ncx_entries(renderer.toc, renderer)
-    book.add_item(epub.EpubNcx())
-    written = write_book(
-        book,
-        {
-            "epub3_pages": False,
-            "epub3_landmark": False,
-            "raise_exceptions": True,
-            "mtime": mtime,
-            "epub2_guide": True,
-        },
-    )
-    return reproducible_zip(written, mtime)
+    def write(self, context: WriteContext) -> bytes:
+        """The finished EPUB file, as bytes, with page-break markers and a page list where
+        the A4 edition's ``page_starts`` say, and the generated ``cover`` if it was made
+        before (else it is made now)."""
+        publication = context.publication
+        document = publication.document
+        starts = context.page_starts
+        source = f"{document.metadata.title}, A4 print edition"
+        facts = BookFacts(page_list_source=source if starts else "")
+        renderer = _renderer(publication, starts)
+        book = _book_with_metadata(document, facts)
+        _add_styles(book, publication.styles)
+        _add_images(book, renderer)
+        _add_generated_cover(book, renderer, publication.styles, context.cover)
+        spine = _add_documents(book, renderer, starts)
+        book.guide = _guide(renderer)
+        book.spine = spine
+        book.toc = _ncx_entries(renderer.toc, renderer)
+        book.add_item(epub.EpubNcx())
+        mtime = publication.build_time
+        written = write_book(
+            book,
+            {
+                "epub3_pages": False,
+                "epub3_landmark": False,
+                "raise_exceptions": True,
+                "mtime": mtime,
+                "epub2_guide": True,
+            },
+        )
+        return reproducible_zip(written, mtime)
+
+
+def _renderer(publication: Publication, starts: Sequence[PageStart]) -> Renderer:
+    """The EPUB's renderer, with its page list and the file name of its cover image."""
+    plain = publication.renderer("epub")
+    page_list = tuple((s.label, f"{plain.part_file(s.part)}#{s.id}") for s in starts)
+    author = author_cover(publication.document.metadata, publication.assets)
+    cover = author.epub_name if author is not None else GENERATED_COVER
+    return plain.variant(page_list=page_list, cover=cover)
 
 
 # ------------------------------------------------------------------ metadata
@@ -174,7 +183,7 @@ def _add_images(book: epub.EpubBook, renderer: Renderer) -> None:
             content=asset.source.read_bytes(),
         )
         if asset is cover:
-            _make_cover(book, renderer, item)
+            _make_cover(book, item)
         book.add_item(item)
 
 
@@ -187,7 +196,7 @@ def _add_generated_cover(
     book: epub.EpubBook, renderer: Renderer, styles: StyleSet, made: bytes | None
 ) -> None:
     """Without a ``cover-image`` of the author's, a cover set from the metadata."""
-    if renderer.context.cover:
+    if author_cover(renderer.document.metadata, renderer.context.assets) is not None:
         return
     item = epub.EpubItem(
         uid="cover-image",
@@ -195,7 +204,7 @@ def _add_generated_cover(
         media_type="image/png",
         content=made if made is not None else generated_cover(renderer.document.metadata, styles),
     )
-    _make_cover(book, renderer, item)
+    _make_cover(book, item)
     book.add_item(item)
 
 
@@ -204,12 +213,12 @@ def generated_cover(metadata: Metadata, styles: StyleSet) -> bytes:
     return generate_cover(metadata, styles.locate(styles.print.parent / "fonts"))
 
 
-def _make_cover(book: epub.EpubBook, renderer: Renderer, item: epub.EpubItem) -> None:
+def _make_cover(book: epub.EpubBook, item: epub.EpubItem) -> None:
     """Declare the cover image three ways: EPUB 3's property, EPUB 2's meta (which Kindle
-    conversion reads) and the cover page that shows it first in the reading order."""
+    conversion reads), and the cover page that shows it first in the reading order
+    (its renderer names the image: ``_renderer``)."""
     item.properties = ["cover-image"]
     book.add_metadata(None, "meta", "", {"name": "cover", "content": item.id})
-    renderer.context.cover = item.file_name
 
 
 def _add_documents(

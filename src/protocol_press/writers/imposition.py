@@ -26,11 +26,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Final
 
 import pikepdf
 from lxml import etree
 from pikepdf import Name, Rectangle
+
+from . import WriteContext
+from .pdf import PdfWriter
 
 # Landscape sheet sizes in points (width, height): A4 is 297 x 210 mm.
 SHEETS: Final[dict[str, tuple[float, float]]] = {
@@ -44,6 +48,17 @@ _RDF_ABOUT: Final = f"{_RDF}about"
 _RDF_DESCRIPTION: Final = f"{_RDF}Description"
 
 Side = tuple[int | None, int | None]
+
+
+@dataclass(frozen=True, slots=True)
+class BookletWriter:
+    """The booklet: the pages of its edition's PDF imposed on ``sheet``."""
+
+    suffix: str
+    sheet: str
+
+    def write(self, context: WriteContext) -> bytes:
+        return impose_booklet(PdfWriter(self.suffix).write(context), self.sheet)
 
 
 def booklet_order(page_count: int) -> list[Side]:
