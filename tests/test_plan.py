@@ -255,3 +255,18 @@ def test_the_estimate_from_files_counts_their_bytes(tmp_path: Path) -> None:
     assert estimate_from_files(tmp_path).words == AUTO_PARALLEL_WORDS
     assert estimate_from_files(tmp_path / "two.md").words == 0
     assert estimate_from_files(tmp_path / "missing").words == 0
+
+
+def test_a_books_words_are_counted_in_its_text_and_notes() -> None:
+    """The exact size the plan is given after parsing: every word of the chapters and
+    the notes (a walker that saw no node in a list of blocks once made every book
+    count 0 words, so that no long book was ever laid out in chunks by default)."""
+    from model_in_memory import document_of, text_source
+
+    from protocol_press.build import book_words
+
+    document, _ = document_of(
+        text_source("# One\n\nFive words in this paragraph.[^n]\n\n[^n]: And three more.\n"),
+        text_source("# Two\n\n> A quoted *line* here.\n"),
+    )
+    assert book_words(document) == 5 + 3 + 4  # (the headings are not counted)

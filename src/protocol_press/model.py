@@ -551,8 +551,9 @@ _NODE_TYPES = (
 
 
 def descendants(value: Any) -> Iterator[Node]:
-    """Every node in ``value`` (a node or a tuple of them) and inside it, in reading order."""
-    if isinstance(value, tuple):
+    """Every node in ``value`` (a node, or a tuple or list of them) and inside it, in
+    reading order."""
+    if isinstance(value, tuple | list):
         for element in value:
             yield from descendants(element)
     elif isinstance(value, _NODE_TYPES):
