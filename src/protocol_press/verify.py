@@ -1,7 +1,7 @@
 """The last line of defence: the outputs checked before they replace the old ones.
 
 Every other stage tries to make a valid book; this one makes sure. Just before the
-build writes its files (``build.write_outputs``), it looks at the bytes it made for
+build writes its files (``output.write_outputs``), it looks at the bytes it made for
 what EPUBCheck 5.3.0 would reject and the tool can know for sure, in-process and in
 a few milliseconds: every content document well-formed, ids unique and well-formed,
 every link, ``src``, manifest item, nav and NCX entry leading to a file of the book

@@ -1,8 +1,9 @@
 """The only code that touches what the libraries do not promise.
 
 The build relies on a few private parts of its libraries: where WeasyPrint keeps
-a page's laid-out boxes, how it writes the PDF's XMP and how it finds its C
-libraries (``weasyprint``); Pyphen's cache of parsed patterns (``pyphen``);
+a page's laid-out boxes, its text, named strings and page names, the parsed HTML
+tree, how it writes the PDF's XMP and how it finds its C libraries
+(``weasyprint``); Pyphen's cache of parsed patterns (``pyphen``);
 ebooklib's package-document writer and metadata table (``ebooklib``). Each is
 used here and nowhere else, so a release that changes one breaks one small
 function. ``tests/test_adapters.py`` checks that each still has the effect relied

@@ -24,7 +24,7 @@ processes. Why the pieces fit together exactly:
   each chunk's ``Document`` element go under one ``Document``; the parent tree's
   keys are renumbered; named destinations and bookmarks are merged.
 
-Used for long books (``build.AUTO_PARALLEL_WORDS``) with the tool's own print
+Used for long books (``plan.AUTO_PARALLEL_WORDS``) with the tool's own print
 stylesheets, or whenever ``--jobs`` asks for it. tests/test_parallel.py compares
 both paths page by page.
 """

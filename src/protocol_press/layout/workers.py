@@ -197,9 +197,7 @@ def import_layout_libraries() -> None:
     the Protocol's layout and writing)."""
     from .engine import import_weasyprint
 
-    import_weasyprint()
-    import weasyprint.formatting_structure.boxes
-    import weasyprint.pdf  # noqa: F401
+    import_weasyprint()  # (WeasyPrint 70 loads its layout and PDF modules with it)
 
     from . import engine, pagelist, whole  # noqa: F401
 
