@@ -262,7 +262,6 @@ def test_a_books_words_are_counted_in_its_text_and_notes() -> None:
     the notes (a walker that saw no node in a list of blocks once made every book
     count 0 words, so that no long book was ever laid out in chunks by default)."""
     from model_in_memory import document_of, text_source
-
     from protocol_press.build import book_words
 
     document, _ = document_of(
