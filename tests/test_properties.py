@@ -15,7 +15,7 @@ from protocol_press.model import Figure, NoteRef, Text
 from protocol_press.parser import slugify
 from protocol_press.reader import normalize_text
 from protocol_press.render import RenderContext, Renderer
-from protocol_press.transform import typeset_text
+from protocol_press.typography import typeset_text
 from text_matching import NBSP
 
 # Pieces of Pandoc Markdown, glued together at random with plain text.

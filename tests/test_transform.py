@@ -14,7 +14,7 @@ from model_in_memory import (
 )
 from protocol_press.diagnostics import ManuscriptError, Severity
 from protocol_press.model import Heading, NoteRef, Text
-from protocol_press.transform import typeset_text
+from protocol_press.typography import typeset_text
 from text_matching import NBSP
 
 

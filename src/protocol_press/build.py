@@ -24,10 +24,10 @@ from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, warni
 from .editions import Editions, early_workers, lay_out_editions
 from .layout.workers import default_jobs
 from .metadata import parse_metadata
-from .model import Document, Metadata, PrintOptions, Text, descendants
+from .model import Document, Metadata, ParsedManuscript, PrintOptions, Text, descendants
 from .options import BuildOptions
 from .output import write_outputs
-from .parser import ParsedManuscript, parse_manuscript
+from .parser import parse_manuscript
 from .plan import BuildPlan, ManuscriptSize, PlannedOutput, make_plan
 from .reader import METADATA_FILE, STYLES_DIR, Manuscript, display_path, read_manuscript
 from .render import Publication

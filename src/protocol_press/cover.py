@@ -29,7 +29,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from .model import Metadata
-from .transform import typeset_text
+from .typography import typeset_text
 
 WIDTH, HEIGHT = 1600, 2400
 MARGIN = 160  # left and right; the text measure is what lies between them

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
-from .diagnostics import SourcePos
+from .diagnostics import Diagnostic, SourcePos
 
 
 @dataclass(frozen=True, slots=True)
@@ -639,3 +639,13 @@ def slugify(text: str) -> str:
     if not slug:
         return "section"
     return slug if is_name_letter(slug[0]) else f"s-{slug}"
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedManuscript:
+    """What the parse stage hands to the transform stage: the chapters of a manuscript
+    and every note definition, keyed by (file, label)."""
+
+    chapters: tuple[Chapter, ...]
+    notes: dict[tuple[str, str], Note]
+    diagnostics: tuple[Diagnostic, ...]

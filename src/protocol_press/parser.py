@@ -49,6 +49,7 @@ from .model import (
     NoteRef,
     OrderedList,
     Paragraph,
+    ParsedManuscript,
     SoftBreak,
     Span,
     Strong,
@@ -505,15 +506,6 @@ def _only_text(nodes: Sequence[Inline]) -> bool:
 
 
 # ------------------------------------------------------------ chapters
-
-
-@dataclass(frozen=True, slots=True)
-class ParsedManuscript:
-    """The chapters of a manuscript and every note definition, keyed by (file, label)."""
-
-    chapters: tuple[Chapter, ...]
-    notes: dict[tuple[str, str], Note]
-    diagnostics: tuple[Diagnostic, ...]
 
 
 def parse_manuscript(manuscript: Manuscript) -> ParsedManuscript:

@@ -40,7 +40,7 @@ from .model import (
     walk,
 )
 from .styles import StyleSet
-from .transform import typeset_text
+from .typography import typeset_text
 
 Format = Literal["epub", "pdf", "html"]
 
