@@ -17,6 +17,7 @@ import json
 import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -315,4 +316,28 @@ def test_the_workers_stop_when_the_preview_stops(project: Path) -> None:
     running.stop()
     assert workers, "no workers started with the preview"
     assert [worker for worker in workers if worker.is_alive()] == []
+    assert set(multiprocessing.active_children()) - started == set()
+
+
+def test_a_worker_that_died_is_replaced_and_the_pdf_still_served(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed between two edits (as for its memory) breaks the pool: the
+    next PDF is laid out by new workers. (A build cache of its own: the chunk the
+    edit changes is not in the layout store, which another test's edit might have
+    put there.)"""
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(project / "cache"))
+    chapter = project / "manuscript" / "introduction.md"
+    text = chapter.read_text(encoding="utf-8")
+    heading = "# Introduction {#introduction}\n\n"
+    started = set(multiprocessing.active_children())
+    with previewing(project) as running:
+        save(chapter, text.replace(heading, f"{heading}Our edit: owl fox yak.\n\n", 1))
+        assert running.activity.wait(lambda a: a.builds >= 2, WAIT)
+        workers = set(multiprocessing.active_children()) - started
+        os.kill(next(iter(workers)).pid, signal.SIGKILL)
+        save(chapter, text.replace(heading, f"{heading}Our edit: elk gnu emu.\n\n", 1))
+        assert running.activity.wait(lambda a: a.builds >= 3, WAIT)
+        assert "Our edit: elk gnu emu." in pdf_text(running, project)
+        assert set(multiprocessing.active_children()) - started - workers
     assert set(multiprocessing.active_children()) - started == set()

@@ -86,12 +86,12 @@ class PreviewBuilds:
             self._storing = False
 
     def _laid_out(self, target: Path, options: BuildOptions) -> bytes:
-        """The PDF. A worker that died (killed for its memory, say) breaks the pool,
-        which the layout then closes: new workers are started, and the PDF laid out
-        again, once."""
+        """The PDF. A worker that died (killed for its memory, say) breaks the pool:
+        it is closed, new workers are started, and the PDF is laid out again, once."""
         try:
             return _built(target, options, self.pool)[0]
         except BrokenProcessPool:
+            self.pool.close()
             self.pool.warm_up()
             return _built(target, options, self.pool)[0]
 
