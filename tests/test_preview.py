@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import io
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import subprocess
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -25,6 +27,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from pdf_files import pdf_page_texts
 from protocol_press.build import build
 from protocol_press.options import BuildOptions
 from protocol_press.preview import LIVE_RELOAD, Preview, snapshot, start_preview, watched_folders
@@ -271,3 +274,73 @@ def test_a_single_file_in_a_crowded_folder_watches_that_folder_alone(notes: Path
     assert not [f for f in folders if f.is_relative_to(notes.parent) and f != notes.parent]
     read = {Path(p) for p in snapshot(inputs)}
     assert {p for p in read if p.is_relative_to(notes.parent)} == {notes, notes.parent / "mark.png"}
+
+
+# ------------------------------------------------------------------ the PDF and its workers
+
+
+def pdf_text(running: Preview, folder: Path) -> str:
+    """The text of the PDF the preview serves, whitespace normalised."""
+    with urllib.request.urlopen(running.url + "edition.pdf", timeout=10) as response:
+        served = folder / "served.pdf"
+        served.write_bytes(response.read())
+    return " ".join(" ".join(pdf_page_texts(served)).split())
+
+
+def test_the_pdf_served_after_an_edit_is_laid_out_by_the_same_workers_and_has_the_new_text(
+    project: Path,
+) -> None:
+    """The first PDF is laid out whole, the next ones in chunks: after each edit the
+    PDF served has the new text, laid out by the workers started with the preview."""
+    chapter = project / "manuscript" / "introduction.md"
+    text = chapter.read_text(encoding="utf-8")
+    heading = "# Introduction {#introduction}\n\n"
+    started = set(multiprocessing.active_children())
+    with previewing(project) as running:
+        workers = set(multiprocessing.active_children()) - started
+        assert workers, "no workers started with the preview"
+        before = pdf_text(running, project)
+        for builds, words in ((2, "owl fox yak"), (3, "elk gnu emu")):
+            save(chapter, text.replace(heading, f"{heading}Our edit: {words}.\n\n", 1))
+            assert running.activity.wait(lambda a, n=builds: a.builds >= n, WAIT)
+            shown = pdf_text(running, project)
+            assert f"Our edit: {words}." in shown
+            assert shown.count("Our edit:") == 1
+        assert "Our edit:" not in before
+        assert set(multiprocessing.active_children()) - started == workers
+
+
+def test_the_workers_stop_when_the_preview_stops(project: Path) -> None:
+    """Stopped at once after the first build, while the book is laid out in chunks
+    in the background: no worker is left behind."""
+    started = set(multiprocessing.active_children())
+    running = start_preview(project)
+    workers = set(multiprocessing.active_children()) - started
+    running.stop()
+    assert workers, "no workers started with the preview"
+    assert [worker for worker in workers if worker.is_alive()] == []
+    assert set(multiprocessing.active_children()) - started == set()
+
+
+def test_a_worker_that_died_is_replaced_and_the_pdf_still_served(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker killed between two edits (as for its memory) breaks the pool: the
+    next PDF is laid out by new workers. (A build cache of its own: the chunk the
+    edit changes is not in the layout store, which another test's edit might have
+    put there.)"""
+    monkeypatch.setenv("PROTOCOL_PRESS_CACHE", str(project / "cache"))
+    chapter = project / "manuscript" / "introduction.md"
+    text = chapter.read_text(encoding="utf-8")
+    heading = "# Introduction {#introduction}\n\n"
+    started = set(multiprocessing.active_children())
+    with previewing(project) as running:
+        save(chapter, text.replace(heading, f"{heading}Our edit: owl fox yak.\n\n", 1))
+        assert running.activity.wait(lambda a: a.builds >= 2, WAIT)
+        workers = set(multiprocessing.active_children()) - started
+        os.kill(next(iter(workers)).pid, signal.SIGKILL)
+        save(chapter, text.replace(heading, f"{heading}Our edit: elk gnu emu.\n\n", 1))
+        assert running.activity.wait(lambda a: a.builds >= 3, WAIT)
+        assert "Our edit: elk gnu emu." in pdf_text(running, project)
+        assert set(multiprocessing.active_children()) - started - workers
+    assert set(multiprocessing.active_children()) - started == set()

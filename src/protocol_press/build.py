@@ -31,7 +31,7 @@ from .parser import parse_manuscript
 from .plan import BuildPlan, ManuscriptSize, PlannedOutput, make_plan
 from .reader import METADATA_FILE, STYLES_DIR, Manuscript, display_path, read_manuscript
 from .render import Publication
-from .styles import StyleSet, resolve_styles
+from .styles import resolve_styles
 from .timestamp import build_timestamp
 from .transform import build_document
 from .writers import WriteContext, writer_for
@@ -62,6 +62,7 @@ class Production:
     render_warnings: list[Diagnostic]  # from laying out: the stylesheets, the PDF
     inputs: BuildInputs  # what it read
     plan: BuildPlan
+    size: ManuscriptSize  # what the plan was made from (``preview`` plans its PDF with it)
     default_output: Path  # where a build writes them without ``--out``
     read: dict[str, Any] | None  # what it read, hashed for its record (``cache``), or None
 
@@ -159,7 +160,8 @@ def _produce_read(
         publication = _transform(manuscript, metadata, parsed, found)
     if publication is None or found.has_errors():  # (only when going on past errors)
         raise ManuscriptError(found.diagnostics)
-    plan = make_plan(options, _exact_size(manuscript, publication), default_jobs())
+    size = _exact_size(manuscript, publication)
+    plan = make_plan(options, size, default_jobs())
     context = WriteContext(publication, manuscript.name)
     epub = _EpubAhead(context) if plan.wants("epub") else None
     editions = lay_out_editions(publication, plan, pool, epub)
@@ -179,6 +181,7 @@ def _produce_read(
         [_render_warning(reported) for reported in editions.warnings()],
         inputs,
         plan,
+        size,
         manuscript.default_output,
         read,
     )
@@ -329,7 +332,7 @@ def _estimated_size(manuscript: Manuscript) -> ManuscriptSize:
     words: a guess), its styles, and whether its metadata has a ``print`` entry."""
     return ManuscriptSize(
         words=sum(len(source.text.split()) for source in manuscript.sources),
-        own_styles=_own_styles(resolve_styles(manuscript.styles_dir)),
+        own_styles=resolve_styles(manuscript.styles_dir).tools_own_print,
         print_choice=None if "print" in manuscript.metadata else PrintOptions(),
         name=manuscript.name,
     )
@@ -340,14 +343,10 @@ def _exact_size(manuscript: Manuscript, publication: Publication) -> ManuscriptS
     return ManuscriptSize(
         words=book_words(document),
         chapters=len(document.chapters),
-        own_styles=_own_styles(publication.styles),
+        own_styles=publication.styles.tools_own_print,
         print_choice=document.metadata.print_options,
         name=manuscript.name,
     )
-
-
-def _own_styles(styles: StyleSet) -> bool:
-    return styles.print.parent == styles.shared.parent == styles.default_dir
 
 
 def book_words(document: Document) -> int:

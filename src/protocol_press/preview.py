@@ -16,17 +16,24 @@ read: a stylesheet, font or template, or a chapter in a manuscript folder whose
 metadata lists none (the reader decides). A save without an edit, the preview's
 own log, an editor's swap file and outputs start nothing; after each build the
 watch follows the new list.
+
+The PDF is the first paper's reading edition, laid out by worker processes started
+with the preview and kept for its life (``previewbuild``). After the first build it
+is laid out in chunks of chapters (``layout/chunked.py``), so that an edit lays out
+again only the chunk it changed: its bytes may differ from those of the PDF that
+``protocol-press build`` writes, not its pages (tests/test_parallel.py compares the
+two page for page). A book with print stylesheets of its own is laid out whole.
 """
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import html
 import json
 import os
 import queue
 import re
-import tempfile
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -37,10 +44,9 @@ from pathlib import Path
 
 from watchfiles import Change
 
-from .build import build
 from .cache import BuildInputs
 from .diagnostics import Diagnostic, ManuscriptError
-from .options import BuildOptions
+from .previewbuild import PreviewBuilds
 from .reader import read_manuscript
 from .render import templates_dir
 
@@ -101,36 +107,24 @@ class Edition:
                 listener.put((event, data))
 
 
-def rebuild(target: Path, edition: Edition) -> BuildInputs:
+def rebuild(target: Path, edition: Edition, builds: PreviewBuilds) -> BuildInputs:
     """Build the web edition, then the PDF, into memory; return what the build read.
 
-    The page reloads as soon as the web edition is built (a tenth of a second);
-    the PDF, which takes a layout, follows. A build that fails keeps the last good
-    edition, sends its problems to the page and raises ``ManuscriptError``.
+    The page reloads as soon as the web edition is built (a tenth of a second); the
+    PDF, laid out by the warm workers (``previewbuild``), follows. A build that fails
+    keeps the last good edition, sends its problems to the page and raises
+    ``ManuscriptError``.
     """
     try:
-        web, inputs = _build(target, "html")
+        web = builds.web(target)
     except ManuscriptError as exc:
         edition.problems = [_line(d) for d in exc.diagnostics]
         edition.publish("problems", json.dumps(edition.problems))
         raise
-    edition.html, edition.problems = web, []
+    edition.html, edition.problems = web.outputs[".html"], []
     edition.publish("reload", "")
-    edition.pdf, _ = _build(target, "pdf")
-    return inputs
-
-
-def _build(target: Path, output: str) -> tuple[bytes, BuildInputs]:
-    """One output of the manuscript, built into memory (no record in the build cache),
-    and what the build read."""
-    with tempfile.TemporaryDirectory(prefix="protocol-press-preview-") as folder:
-        options = BuildOptions(
-            formats=(output,), booklets=(), marks=False, out=Path(folder), record=False
-        )
-        result = build(target, options)
-        # The first paper's reading edition comes first (build.print_variants).
-        made = next(p for p in result.outputs if p.suffix == f".{output}")
-        return made.read_bytes(), result.inputs
+    edition.pdf = builds.pdf(target, web)
+    return web.inputs
 
 
 def _line(d: Diagnostic) -> str:
@@ -271,10 +265,16 @@ class Watcher:
     """Builds the preview, then rebuilds it when what the last build read changes."""
 
     def __init__(
-        self, target: Path, edition: Edition, on_build: Callable[[bool], None], activity: Activity
+        self,
+        target: Path,
+        edition: Edition,
+        builds: PreviewBuilds,
+        on_build: Callable[[bool], None],
+        activity: Activity,
     ) -> None:
         self.target = target
         self.edition = edition
+        self.builds = builds
         self.on_build = on_build
         self.activity = activity
         # Before the first build only the file named is known to be read.
@@ -286,7 +286,7 @@ class Watcher:
         build began (``before``: the last list's contents then; an edit made while
         the build ran is then still a change)."""
         try:
-            inputs = rebuild(self.target, self.edition)
+            inputs = rebuild(self.target, self.edition, self.builds)
         except ManuscriptError as exc:
             self.watched = self._failed(exc.diagnostics)
         else:
@@ -294,6 +294,9 @@ class Watcher:
             self.watched = Watched(inputs, {**now, **{p: before[p] for p in now if p in before}})
         self.activity.note(builds=1)
         self.on_build(not self.watched.failed)
+        # The garbage of this build is collected now, with the PDF served, rather than
+        # in the next one's way (a full collection takes some 50 ms, every other edit).
+        gc.collect()
 
     def _failed(self, diagnostics: Iterable[Diagnostic]) -> Watched:
         """After a failed build: the last good build's inputs and the files the
@@ -323,13 +326,15 @@ class Watcher:
 
     def _changes(self, folders: frozenset[Path], stop: threading.Event) -> Iterator[Changes]:
         """watchfiles' batches of changes that concern the build, and an empty one
-        every 0.2 s without any (the first lets the watcher look at once)."""
+        every 0.2 s without any (the first lets the watcher look at once). A batch
+        ends once 20 ms pass without another change (``step``): a save is seen 20 to
+        40 ms after it is made; a burst of changes is one batch for 150 ms at most."""
         from watchfiles import watch as watch_files
 
         try:
             yield from watch_files(
                 *sorted(folders), watch_filter=self.concerns, recursive=False,
-                stop_event=stop, debounce=150, step=50, rust_timeout=200, yield_on_timeout=True,
+                stop_event=stop, debounce=150, step=20, rust_timeout=200, yield_on_timeout=True,
             )  # fmt: skip
         except OSError:  # a folder went away as the watch began: the caller looks again
             stop.wait(0.2)
@@ -417,7 +422,8 @@ class Preview:
 
     server: ThreadingHTTPServer
     stop_event: threading.Event
-    threads: list[threading.Thread]
+    serving: threading.Thread
+    watching: threading.Thread
     watcher: Watcher
 
     @property
@@ -430,27 +436,37 @@ class Preview:
         return f"http://{host!s}:{port}/"
 
     def stop(self) -> None:
+        """Stop serving and watching, then the workers. A build under way is finished
+        first (a second or two), so that its workers are not taken from under it."""
         self.stop_event.set()
         self.server.shutdown()
         self.server.server_close()
-        for thread in self.threads:
-            thread.join(timeout=5)
+        self.serving.join(timeout=5)
+        self.watching.join()
+        self.watcher.builds.close()
 
 
 def start_preview(
     target: Path, port: int = 0, on_build: Callable[[bool], None] = lambda ok: None
 ) -> Preview:
-    """Build once, then serve on 127.0.0.1 and rebuild on every change that matters."""
-    edition = Edition()
-    watcher = Watcher(target, edition, on_build, Activity())
+    """Start the workers and build once, then serve on 127.0.0.1 and rebuild on every
+    change that matters."""
+    builds = PreviewBuilds()
+    try:
+        return _serve(port, Watcher(target, Edition(), builds, on_build, Activity()))
+    except BaseException:
+        builds.close()
+        raise
+
+
+def _serve(port: int, watcher: Watcher) -> Preview:
+    """Build once, then serve and watch in threads of their own."""
     watcher.build({})
     stop = threading.Event()
-    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(edition, stop))
+    server = ThreadingHTTPServer(("127.0.0.1", port), make_handler(watcher.edition, stop))
     server.daemon_threads = True
-    threads = [
-        threading.Thread(target=server.serve_forever, daemon=True),
-        threading.Thread(target=watcher.run, args=(stop,), daemon=True),
-    ]
-    for thread in threads:
-        thread.start()
-    return Preview(server, stop, threads, watcher)
+    serving = threading.Thread(target=server.serve_forever, daemon=True)
+    watching = threading.Thread(target=watcher.run, args=(stop,), daemon=True)
+    serving.start()
+    watching.start()
+    return Preview(server, stop, serving, watching, watcher)

@@ -55,6 +55,13 @@ class StyleSet:
             found.add(self.project_dir.resolve())
         return tuple(sorted(found))
 
+    @property
+    def tools_own_print(self) -> bool:
+        """Whether the print and shared stylesheets are the tool's own, whose pages the
+        chunked layout is proven to reproduce (every part starts a page, left and right
+        pages have the same margins): the condition for laying out in chunks."""
+        return self.print.parent == self.shared.parent == self.default_dir
+
     def locate(self, path: Path) -> Path:
         """The file a stylesheet means: the project's own, else the default of that name."""
         if self.project_dir is None or path.exists():
