@@ -21,7 +21,10 @@ from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from .build import BuildResult
+    from .cache import Recorded
     from .check import CheckReport
+    from .options import BuildOptions
 
 T = TypeVar("T")
 
@@ -155,13 +158,35 @@ def build(
     builds anyway).
     """
     from .cache import current_build
+
+    options = _build_options(formats, papers, imposition, marks, out, jobs)
+    recorded = None if force else current_build(target or Path(), options.settings())
+    if recorded is not None:
+        _report_up_to_date(_console(quiet), recorded)
+        return
+    # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    with _build_failures(debug):
+        console, result = _run_build(target or Path(), options, quiet, verbose)
+    _report_built(console, result, verbose)
+
+
+def _build_options(
+    formats: str,
+    papers: tuple[str, ...],
+    imposition: str | None,
+    marks: bool | None,
+    out: Path | None,
+    jobs: int | None,
+) -> BuildOptions:
+    """The build's options from the command line's (``--format`` checked here)."""
     from .options import FORMATS, BuildOptions
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
     if unknown or not chosen:
         raise click.BadParameter(f"choose from {', '.join(FORMATS)}", param_hint="--format")
-    options = BuildOptions(
+    return BuildOptions(
         formats=chosen,
         papers=papers or None,
         booklets=_booklets(imposition, papers),
@@ -169,28 +194,33 @@ def build(
         out=out,
         jobs=jobs,
     )
-    recorded = None if force else current_build(target or Path(), options.settings())
-    if recorded is not None:
+
+
+def _run_build(
+    target: Path, options: BuildOptions, quiet: bool, verbose: bool
+) -> tuple[Console, BuildResult]:
+    """Start the workers the plan asks for, then build (with a spinner or stage lines).
+
+    The workers start first, before this process imports anything more: they import
+    WeasyPrint while it imports the build and parses the manuscript."""
+    from .layout.workers import default_jobs, start_workers
+    from .plan import estimate_from_files, make_plan
+
+    estimate = make_plan(options, estimate_from_files(target), default_jobs())
+    with start_workers(estimate.workers) as workers:
+        from .build import build as run_build
+
         console = _console(quiet)
-        print_diagnostics(console, recorded.warnings)
-        for path in recorded.outputs:
-            console.print(f"up to date: {path}")
-        return
-    # A polite kill (SIGTERM) ends the build as Ctrl-C does: temporary files are removed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
+        with _progress(console, verbose) as progress:
+            return console, run_build(target, options, progress, workers)
+
+
+@contextmanager
+def _build_failures(debug: bool) -> Iterator[None]:
+    """A failed or interrupted build as a message and its exit code; no traceback
+    without ``--debug``."""
     try:
-        # Workers start first, before this process imports anything more: they import
-        # WeasyPrint while it imports the build and parses the manuscript.
-        from .layout.workers import default_jobs, start_workers
-        from .plan import estimate_from_files, make_plan
-
-        estimate = make_plan(options, estimate_from_files(target or Path()), default_jobs())
-        with start_workers(estimate.workers) as workers:
-            from .build import build as run_build
-
-            console = _console(quiet)
-            with _progress(console, verbose) as progress:
-                result = run_build(target or Path(), options, progress, workers)
+        yield
     except KeyboardInterrupt:
         _console().print("build interrupted: earlier outputs were left as they were")
         sys.exit(130)
@@ -211,6 +241,16 @@ def build(
         )
     except Exception as exc:  # the last line of defence: no traceback without --debug
         _internal_error(exc, debug)
+
+
+def _report_up_to_date(console: Console, recorded: Recorded) -> None:
+    print_diagnostics(console, recorded.warnings)
+    for path in recorded.outputs:
+        console.print(f"up to date: {path}")
+
+
+def _report_built(console: Console, result: BuildResult, verbose: bool) -> None:
+    """The warnings, with ``-v`` the plan and each stage's time, then the files written."""
     print_diagnostics(console, result.warnings)
     if verbose:
         for line in result.plan.describe() if result.plan is not None else []:
