@@ -218,13 +218,13 @@ def lay_out_in_parallel(
     paper: str,
     identifier: str,
     jobs: int,
-    meanwhile: Callable[[list[PageStart]], None] | None = None,
+    with_page_starts: Callable[[list[PageStart]], None] | None = None,
     pool: WorkerPool | None = None,
 ) -> ParallelEdition:
     """Lay the book out in chunks on ``jobs`` processes and join them into one PDF.
 
     ``renderer_for(local_files, toc_pages)`` makes the renderer for a chunk.
-    ``meanwhile(starts)`` is called with the page starts as soon as every chunk is
+    ``with_page_starts(starts)`` is called with the page starts as soon as every chunk is
     laid out, while the workers draw the folios and the contents page: work that
     needs the page starts (the EPUB's page list) can be done then. They are those
     of the finished edition unless the contents page changed its length. ``pool``:
@@ -268,8 +268,8 @@ def lay_out_in_parallel(
         folios = folio_job(laid_out)  # meanwhile the contents page gets its numbers
         if has_front:
             front = workers.chunk(job(0, chunks[0], page_numbers(laid_out)))
-        if meanwhile is not None:
-            meanwhile(_page_starts(laid_out))
+        if with_page_starts is not None:
+            with_page_starts(_page_starts(laid_out))
         if has_front:
             first = laid_out[0]
             laid_out[0] = _front_with_page_numbers(workers, laid_out, chunks[0], job, front)
