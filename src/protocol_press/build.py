@@ -35,10 +35,10 @@ from .styles import resolve_styles
 from .timestamp import build_timestamp
 from .transform import build_document
 from .writers import WriteContext, writer_for
+from .writers.ahead import EpubAhead
 
 if TYPE_CHECKING:
     from .layout.engine import RenderWarning
-    from .layout.pagelist import PageStart
     from .layout.workers import WorkerPool
 
 
@@ -163,7 +163,7 @@ def _produce_read(
     size = _exact_size(manuscript, publication)
     plan = make_plan(options, size, default_jobs())
     context = WriteContext(publication, manuscript.name)
-    epub = _EpubAhead(context) if plan.wants("epub") else None
+    epub = EpubAhead(context) if plan.wants("epub") else None
     editions = lay_out_editions(publication, plan, pool, epub)
     inputs = _inputs(manuscript, publication)
     # Hashed for the build's record while the workers lay out.
@@ -259,7 +259,7 @@ def _make_outputs(
     context: WriteContext,
     plan: BuildPlan,
     editions: Editions,
-    epub: _EpubAhead | None,
+    epub: EpubAhead | None,
     stages: _Stages,
 ) -> dict[str, bytes]:
     """The write stage: every output's bytes from its writer, in the plan's order (each
@@ -283,45 +283,6 @@ def _context_for(output: PlannedOutput, context: WriteContext, editions: Edition
     if output.kind == "epub":
         return replace(context, page_starts=tuple(editions.a4_page_starts()))
     return context
-
-
-class _EpubAhead:
-    """The EPUB, made before its turn when it can be: its cover while the workers lay
-    out, the whole EPUB as soon as the A4 page starts are known (``editions``); kept
-    if the finished edition's page starts are the same."""
-
-    def __init__(self, context: WriteContext) -> None:
-        self._context = context
-        self._made: dict[tuple[PageStart, ...], bytes] = {}
-
-    def while_workers_lay_out(self) -> None:
-        self._context = replace(self._context, cover=_generated_cover(self._context.publication))
-
-    def with_early_starts(self, starts: list[PageStart]) -> None:
-        early = replace(self._context, page_starts=tuple(starts))
-        self._made.setdefault(early.page_starts, _write_epub(early))
-
-    def for_context(self, context: WriteContext) -> bytes:
-        """The EPUB for ``context``'s page starts: made ahead, or now."""
-        made = self._made.get(context.page_starts)
-        return (
-            made if made is not None else _write_epub(replace(context, cover=self._context.cover))
-        )
-
-
-def _write_epub(context: WriteContext) -> bytes:
-    from .writers.epub import EpubWriter
-
-    return EpubWriter().write(context)
-
-
-def _generated_cover(publication: Publication) -> bytes | None:
-    """The cover the EPUB will carry, when the tool sets it (no ``cover-image``)."""
-    from .writers.epub import author_cover, generated_cover
-
-    if author_cover(publication.document.metadata, publication.assets) is not None:
-        return None
-    return generated_cover(publication.document.metadata, publication.styles)
 
 
 # ------------------------------------------------------------------ the rest
