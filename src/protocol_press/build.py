@@ -140,12 +140,12 @@ def _produce(
     estimate = make_plan(options, _estimated_size(manuscript), default_jobs())
     try:
         with early_workers(estimate, workers) as pool:
-            return _produce_read(target, manuscript, options, run, pool)
+            return _stages_after_reading(target, manuscript, options, run, pool)
     except ManuscriptError as refused:
         raise ManuscriptError(_reported(manuscript, refused.diagnostics, run)) from None
 
 
-def _produce_read(
+def _stages_after_reading(
     target: Path,
     manuscript: Manuscript,
     options: BuildOptions,
