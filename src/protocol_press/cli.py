@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
+from .options import DEFAULT_FORMATS, FORMATS
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -96,9 +97,10 @@ def main() -> None:
     "--format",
     "-f",
     "formats",
-    default="epub,pdf",
+    default=",".join(DEFAULT_FORMATS),
     show_default=True,
-    help="Outputs to build, comma-separated: epub, pdf, html (the web edition).",
+    help="Outputs to build, comma-separated: epub, pdf, html (the web edition), "
+    "cite (the edition's citation data: BibTeX, RIS, CSL-JSON).",
 )
 @click.option(
     "--paper",
@@ -146,7 +148,7 @@ def build(
     verbose: bool,
     debug: bool,
 ) -> None:
-    """Build the EPUB and the PDF.
+    """Build the EPUB, the PDFs and the edition's citation data.
 
     TARGET is a project folder (with manuscript/metadata.yaml), a manuscript
     folder, or a single Markdown file; by default the current folder. When
@@ -155,7 +157,7 @@ def build(
     builds anyway).
     """
     from .cache import current_build
-    from .options import FORMATS, BuildOptions
+    from .options import BuildOptions
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
