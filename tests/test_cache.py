@@ -63,6 +63,28 @@ def test_a_second_build_with_nothing_changed_leaves_the_outputs_untouched(projec
     assert times(project / "dist") == stamps
 
 
+def test_the_citation_data_are_outputs_like_the_others(project: Path) -> None:
+    """The default formats: the EPUB, the PDF and the three citation files, each
+    recorded; one of them deleted builds again."""
+    args = ["build", "--paper", "a4", "--imposition", "none"]
+    first = CliRunner().invoke(main, args)
+    assert first.exit_code == 0, first.output
+    assert first.output.count("wrote ") == 5
+    before = snapshot(project / "dist")
+    again = CliRunner().invoke(main, args)
+    assert again.exit_code == 0, again.output
+    up_to_date = sorted(
+        line.rpartition("/")[2] for line in again.output.splitlines() if "up to date:" in line
+    )
+    names = ["epub", "pdf", "bib", "ris", "json"]
+    assert up_to_date == sorted(before) == sorted(f"protocol-61.{name}" for name in names)
+    assert "wrote " not in again.output and snapshot(project / "dist") == before
+    (project / "dist" / "protocol-61.ris").unlink()
+    rebuilt = CliRunner().invoke(main, args)
+    assert rebuilt.exit_code == 0 and "wrote " in rebuilt.output, rebuilt.output
+    assert snapshot(project / "dist") == before
+
+
 @pytest.mark.parametrize(
     "change",
     [

@@ -75,7 +75,13 @@ def test_build_a_single_file_into_a_folder(tmp_path: Path, built_epubs: EpubRegi
     out = tmp_path / "out"
     result = invoke("build", str(MEMO), "--out", str(out))
     assert_clean_exit(result)
-    assert sorted(p.name for p in out.iterdir()) == ["memo.epub", "memo.pdf"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "memo.bib",
+        "memo.epub",
+        "memo.json",
+        "memo.pdf",
+        "memo.ris",
+    ]
     built_epubs.add(out / "memo.epub")
     with pikepdf.open(out / "memo.pdf") as pdf:
         assert page_sizes(pdf) == {(595, 842)}
@@ -169,7 +175,7 @@ def test_failed_build_leaves_earlier_outputs_as_they_were(
     assert_clean_exit(invoke("build", str(book), "--out", str(out)))
     built_epubs.add(out / "book.epub")
     before = snapshot(out)
-    assert sorted(before) == ["book.epub", "book.pdf"]
+    assert sorted(before) == ["book.bib", "book.epub", "book.json", "book.pdf", "book.ris"]
 
     book.write_text(
         book.read_text(encoding="utf-8") + "\nA late reference.[^nowhere]\n", encoding="utf-8"

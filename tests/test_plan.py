@@ -10,11 +10,13 @@ from pathlib import Path
 
 import pytest
 
+from protocol_press.citedata import CITATION_FILES
 from protocol_press.model import PrintOptions
 from protocol_press.options import BuildOptions
 from protocol_press.plan import (
     AUTO_PARALLEL_WORDS,
     BYTES_PER_WORD,
+    CITATION_FORMATS,
     BuildPlan,
     ManuscriptSize,
     estimate_from_files,
@@ -24,6 +26,8 @@ from protocol_press.plan import (
 SHORT = ManuscriptSize(words=3_000, chapters=4, print_choice=PrintOptions(), name="book")
 LONG = ManuscriptSize(words=AUTO_PARALLEL_WORDS, chapters=12, print_choice=PrintOptions())
 PROTOCOL_CHOICE = PrintOptions(papers=("a4", "letter"), booklets=("a4",))
+# The edition's citation data, written by default, last: it needs no layout.
+CITATION = [".bib citation", ".ris citation", ".json citation"]
 
 
 @dataclass(frozen=True)
@@ -56,7 +60,7 @@ CASES = [
         BuildOptions(),
         SHORT,
         2,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 one pass"],
         1,
         1,
@@ -70,6 +74,26 @@ CASES = [
         ["a4 one pass"],
         1,
         1,
+    ),
+    Case(
+        "--format epub,pdf: no citation data",
+        BuildOptions(formats=("epub", "pdf")),
+        SHORT,
+        2,
+        [".pdf pdf", ".epub epub"],
+        ["a4 one pass"],
+        1,
+        1,
+    ),
+    Case(
+        "--format cite: the citation data needs no layout and no workers",
+        BuildOptions(formats=("cite",)),
+        LONG,
+        4,
+        CITATION,
+        [],
+        4,
+        0,
     ),
     Case(
         "--format html: nothing laid out, no workers",
@@ -86,7 +110,7 @@ CASES = [
         BuildOptions(),
         ManuscriptSize(3_000, 4, print_choice=PROTOCOL_CHOICE),
         4,
-        [".pdf pdf", "-letter.pdf pdf", "-booklet-a4.pdf booklet", ".epub epub"],
+        [".pdf pdf", "-letter.pdf pdf", "-booklet-a4.pdf booklet", ".epub epub", *CITATION],
         ["a4 one pass", "letter one pass", "a5 one pass"],
         1,
         2,
@@ -96,7 +120,7 @@ CASES = [
         BuildOptions(papers=("letter",), booklets=("letter",)),
         SHORT,
         2,
-        [".pdf pdf", "-booklet-letter.pdf booklet", ".epub epub"],
+        [".pdf pdf", "-booklet-letter.pdf booklet", ".epub epub", *CITATION],
         ["a4 one pass", "letter one pass", "half-letter one pass"],
         1,
         2,
@@ -126,7 +150,7 @@ CASES = [
         BuildOptions(jobs=3),
         SHORT,
         2,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 chunked"],
         3,
         3,
@@ -136,7 +160,7 @@ CASES = [
         BuildOptions(jobs=1),
         LONG,
         4,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 one pass"],
         1,
         1,
@@ -146,7 +170,7 @@ CASES = [
         BuildOptions(),
         LONG,
         4,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 chunked"],
         4,
         4,
@@ -156,7 +180,7 @@ CASES = [
         BuildOptions(),
         ManuscriptSize(AUTO_PARALLEL_WORDS * 2, 12, own_styles=False, print_choice=PrintOptions()),
         4,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 one pass"],
         1,
         1,
@@ -166,7 +190,7 @@ CASES = [
         BuildOptions(),
         ManuscriptSize(AUTO_PARALLEL_WORDS * 2, 1, print_choice=PrintOptions()),
         4,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 one pass"],
         1,
         1,
@@ -176,7 +200,7 @@ CASES = [
         BuildOptions(papers=("a4", "letter")),
         SHORT,
         1,
-        [".pdf pdf", "-letter.pdf pdf", ".epub epub"],
+        [".pdf pdf", "-letter.pdf pdf", ".epub epub", *CITATION],
         ["a4 one pass", "letter one pass"],
         1,
         0,
@@ -186,7 +210,7 @@ CASES = [
         BuildOptions(),
         ManuscriptSize(words=3_000),
         2,
-        [".pdf pdf", "-letter.pdf pdf", "-booklet-a4.pdf booklet", ".epub epub"],
+        [".pdf pdf", "-letter.pdf pdf", "-booklet-a4.pdf booklet", ".epub epub", *CITATION],
         ["a4 one pass", "letter one pass", "a5 one pass"],
         1,
         2,
@@ -196,7 +220,7 @@ CASES = [
         BuildOptions(papers=("a4",), booklets=()),
         ManuscriptSize(words=AUTO_PARALLEL_WORDS),
         2,
-        [".pdf pdf", ".epub epub"],
+        [".pdf pdf", ".epub epub", *CITATION],
         ["a4 chunked"],
         2,
         2,
@@ -224,11 +248,14 @@ def test_the_plan_says_why_each_layout_is_made() -> None:
 def test_the_plan_in_words() -> None:
     size = ManuscriptSize(3_000, 4, print_choice=PROTOCOL_CHOICE, name="protocol-61")
     assert make_plan(BuildOptions(), size, 2).describe() == [
-        "plan: 4 output(s), 3 layout(s)",
+        "plan: 7 output(s), 3 layout(s)",
         "  protocol-61.pdf: tagged PDF reading edition on A4",
         "  protocol-61-letter.pdf: tagged PDF reading edition on Letter",
         "  protocol-61-booklet-a4.pdf: booklet on A4 sheets of two A5 pages, untagged",
         "  protocol-61.epub: EPUB 3",
+        "  protocol-61.bib: the edition's citation data, BibTeX (BibLaTeX)",
+        "  protocol-61.ris: the edition's citation data, RIS",
+        "  protocol-61.json: the edition's citation data, CSL-JSON",
         "  layout A4, in one pass: printed as protocol-61.pdf;"
         " the EPUB's page list needs the A4 page starts",
         "  layout Letter, in one pass: printed as protocol-61-letter.pdf",
@@ -269,3 +296,10 @@ def test_a_books_words_are_counted_in_its_text_and_notes() -> None:
         text_source("# Two\n\n> A quoted *line* here.\n"),
     )
     assert book_words(document) == 5 + 3 + 4  # (the headings are not counted)
+
+
+def test_each_citation_file_has_its_stage_and_a_record_of_citedata() -> None:
+    """The plan names the files without importing ``citedata``: the same suffixes."""
+    plan = make_plan(BuildOptions(formats=("cite",)), SHORT, 2)
+    assert [output.stage for output in plan.outputs] == ["cite-bib", "cite-ris", "cite-json"]
+    assert list(CITATION_FORMATS) == list(CITATION_FILES)

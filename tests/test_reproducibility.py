@@ -19,6 +19,8 @@ from books import Book, build_book
 from cli_runs import run_cli
 from epub_files import NS, epub_members, local_header, package_path
 from epubcheck_runs import EpubRegistry
+from protocol_press.build import build
+from protocol_press.options import BuildOptions
 from repo_paths import REPO
 
 pytestmark = pytest.mark.slow  # the edition built again in other processes
@@ -63,6 +65,16 @@ def test_two_builds_are_byte_identical(
     built_epubs.add(second.epub)
     assert_identical(edition, second)
     assert modified(edition) == "2026-12-04T00:00:00Z", "dated by the edition's date"
+
+
+def test_the_citation_data_is_byte_identical_in_another_process(tmp_path: Path) -> None:
+    first = build(REPO, BuildOptions(formats=("cite",), out=tmp_path / "first", record=False))
+    args = ["build", str(REPO), "--out", str(tmp_path / "second"), "--format", "cite"]
+    second = run_cli(args, cwd=tmp_path, env={"PYTHONHASHSEED": "3"})
+    assert second.returncode == 0, second.stderr
+    assert [path.suffix for path in first.outputs] == [".bib", ".ris", ".json"]
+    for path in first.outputs:
+        assert (tmp_path / "second" / path.name).read_bytes() == path.read_bytes(), path.name
 
 
 def test_builds_with_source_date_epoch_are_byte_identical_and_dated_by_it(

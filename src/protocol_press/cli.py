@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .diagnostics import Diagnostic, ManuscriptError, Severity, ToolError
+from .options import DEFAULT_FORMATS, FORMATS, BuildOptions
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from .build import BuildResult
     from .cache import Recorded
     from .check import CheckReport
-    from .options import BuildOptions
 
 T = TypeVar("T")
 
@@ -45,6 +45,17 @@ Examples:
   protocol-press preview book.md --port 8765
 """
 
+CITE_EXAMPLES = """
+\b
+Examples:
+  protocol-press cite                       ./manuscript's BibTeX entry
+  protocol-press cite book.md --format ris > book.ris
+  protocol-press cite --format text         the suggested citation, as the imprint prints it
+"""
+
+# What ``cite`` prints: a record (writers/citation.py's RECORD_FORMATS), or the text.
+CITE_FORMATS = ("bibtex", "ris", "csl-json", "text")
+
 CHECK_EXAMPLES = """
 \b
 Examples:
@@ -60,6 +71,7 @@ Examples:
   protocol-press build book.md --out out    build one Markdown file
   protocol-press build --format pdf --paper letter
   protocol-press build --paper a4 --paper letter --imposition booklet --marks
+  protocol-press cite --format ris          the edition's citation, from its metadata
 """
 
 
@@ -99,9 +111,10 @@ def main() -> None:
     "--format",
     "-f",
     "formats",
-    default="epub,pdf",
+    default=",".join(DEFAULT_FORMATS),
     show_default=True,
-    help="Outputs to build, comma-separated: epub, pdf, html (the web edition).",
+    help="Outputs to build, comma-separated: epub, pdf, html (the web edition), "
+    "cite (the edition's citation data: BibTeX, RIS, CSL-JSON).",
 )
 @click.option(
     "--paper",
@@ -149,7 +162,7 @@ def build(
     verbose: bool,
     debug: bool,
 ) -> None:
-    """Build the EPUB and the PDF.
+    """Build the EPUB, the PDFs and the edition's citation data.
 
     TARGET is a project folder (with manuscript/metadata.yaml), a manuscript
     folder, or a single Markdown file; by default the current folder. When
@@ -180,7 +193,6 @@ def _build_options(
     jobs: int | None,
 ) -> BuildOptions:
     """The build's options from the command line's (``--format`` checked here)."""
-    from .options import FORMATS, BuildOptions
 
     chosen = tuple(f.strip() for f in formats.split(",") if f.strip())
     unknown = [f for f in chosen if f not in FORMATS]
@@ -283,9 +295,15 @@ def _progress(console: Console, verbose: bool) -> Iterator[Callable[[str], None]
 
 
 def _guarded(call: Callable[[], T], debug: bool) -> T:
-    """Run a command's work: a tool error or a bug ends it with a message, not a traceback."""
+    """Run a command's work: problems in the manuscript end it with their diagnostics
+    (exit code 1); a tool error or a bug with a message, not a traceback."""
     try:
         return call()
+    except ManuscriptError as exc:
+        print_diagnostics(_console(), exc.diagnostics)
+        if debug:
+            raise
+        sys.exit(EXIT_MANUSCRIPT)
     except ToolError as exc:
         _fail_tool(exc.message, exc.hint, debug)
     except Exception as exc:  # the last line of defence: no traceback without --debug
@@ -370,6 +388,54 @@ def _report_json(report: CheckReport) -> dict[str, object]:
         "validators": ["protocol-press", *report.validators],
         "skipped": report.skipped,
     }
+
+
+@main.command(epilog=CITE_EXAMPLES)
+@click.argument("target", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "-f",
+    "form",
+    type=click.Choice(CITE_FORMATS),
+    default="bibtex",
+    show_default=True,
+    help="bibtex (BibLaTeX), ris or csl-json: the record the build writes beside the "
+    "books; text: the manuscript's suggested-citation.",
+)
+@click.option("--debug", is_flag=True, help="Show Python tracebacks.")
+def cite(target: Path | None, form: str, debug: bool) -> None:
+    """Print the edition's citation, made from its metadata alone.
+
+    TARGET is what build takes; by default the current folder. Only the
+    metadata is read and parsed: nothing is laid out or written. The record is
+    the one build writes to dist/<name>.bib, .ris or .json, byte for byte; the
+    metadata's warnings go to stderr.
+    """
+    record, warnings = _guarded(lambda: _citation(target or Path(), form), debug)
+    print_diagnostics(_console(), warnings)
+    sys.stdout.buffer.write(record)  # bytes: RIS keeps its CRLFs, UTF-8 whatever the locale
+    sys.stdout.buffer.flush()
+
+
+def _citation(target: Path, form: str) -> tuple[bytes, list[Diagnostic]]:
+    """What ``cite`` prints, made from the manuscript's metadata alone, and the
+    metadata's warnings; a refusal carries the warnings too (a misspelt key's hint)."""
+    from .metadata import parse_metadata
+    from .reader import read_manuscript
+    from .writers.citation import citation
+
+    manuscript = read_manuscript(target)
+    found: list[Diagnostic] = []
+    try:
+        meta, warnings = parse_metadata(
+            manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
+        )
+        found += warnings
+        record = citation(meta, manuscript.name, form)
+    except ManuscriptError as refused:
+        diagnostics = [*found, *refused.diagnostics]
+        raise ManuscriptError(manuscript.in_file_columns(diagnostics)) from None
+    return record, manuscript.in_file_columns(found)
 
 
 @main.command(epilog=NEW_EXAMPLES)

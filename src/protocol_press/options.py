@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-FORMATS = ("epub", "pdf", "html")
-DEFAULT_FORMATS = ("epub", "pdf")
+# "cite": the edition's citation data (BibTeX, RIS, CSL-JSON), from its metadata alone.
+FORMATS = ("epub", "pdf", "html", "cite")
+DEFAULT_FORMATS = ("epub", "pdf", "cite")
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,7 +39,10 @@ PAPER_NAMES = {"a4": "A4", "letter": "Letter", "a5": "A5", "half-letter": "half-
 UNPARSED_PRINT_PAPERS = ("a4", "letter")
 UNPARSED_PRINT_BOOKLETS = ("a4",)
 
-OutputKind = Literal["epub", "pdf", "booklet", "proof", "web"]
+OutputKind = Literal["epub", "pdf", "booklet", "proof", "web", "citation"]
+# The edition's citation data, one file per format, by the end of its name
+# (``citedata.CITATION_FILES`` makes each; ``citedata`` is not imported here).
+CITATION_FORMATS = {".bib": "BibTeX (BibLaTeX)", ".ris": "RIS", ".json": "CSL-JSON"}
 # A print layout: its paper, and whether it has crop marks and bleed.
 LayoutKey = tuple[str, bool]
 A4_READING: LayoutKey = ("a4", False)
@@ -80,22 +83,27 @@ def _markdown_bytes(target: Path) -> int:
 class PlannedOutput:
     """One file the build writes."""
 
-    suffix: str  # the end of its name: ".epub", ".pdf", "-letter.pdf", "-booklet-a4.pdf"
+    suffix: str  # the end of its name: ".epub", ".pdf", "-letter.pdf", "-booklet-a4.pdf", ".bib"
     kind: OutputKind
     layout: LayoutKey | None = None  # the print layout a PDF is made from
     sheet: str = ""  # a booklet's sheet
 
     @property
     def stage(self) -> str:
-        """The name of its stage in ``build -v``: "pdf", "pdf-letter", "epub", "html"."""
+        """The name of its stage in ``build -v``: "pdf", "pdf-letter", "epub", "html",
+        "cite-bib"."""
         if self.layout is not None:
             return f"pdf{self.suffix.removesuffix('.pdf')}"
+        if self.kind == "citation":
+            return f"cite-{self.suffix.removeprefix('.')}"
         return "html" if self.kind == "web" else self.kind
 
     def describe(self, name: str) -> str:
         return f"{name}{self.suffix}: {self._what()}"
 
     def _what(self) -> str:
+        if self.kind == "citation":
+            return f"the edition's citation data, {CITATION_FORMATS[self.suffix]}"
         if self.layout is None:
             return "EPUB 3" if self.kind == "epub" else "web edition, one self-contained page"
         paper = PAPER_NAMES[self.layout[0]]
@@ -190,12 +198,15 @@ def make_plan(options: BuildOptions, size: ManuscriptSize, cores: int) -> BuildP
 
 
 def _outputs(options: BuildOptions, size: ManuscriptSize) -> list[PlannedOutput]:
-    """The files to write: the PDFs first, then the EPUB, then the web edition."""
+    """The files to write: the PDFs first, then the EPUB, the web edition and the
+    citation data (which need no layout)."""
     outputs = _print_outputs(options, size) if "pdf" in options.formats else []
     if "epub" in options.formats:
         outputs.append(PlannedOutput(".epub", "epub"))
     if "html" in options.formats:
         outputs.append(PlannedOutput(".html", "web"))
+    if "cite" in options.formats:
+        outputs += [PlannedOutput(suffix, "citation") for suffix in CITATION_FORMATS]
     return outputs
 
 

@@ -8,6 +8,9 @@ every link, ``src``, manifest item, nav and NCX entry leading to a file of the b
 and, with a fragment, to an id in it, language tags, file names unique whatever
 their case, ``dcterms:modified``'s form, table rows and list items inside their
 parents. A PDF must open and its links and bookmarks lead to destinations it has.
+The citation data must be UTF-8 with one record in its format's shape: the
+CSL-JSON parses, the BibTeX entry's braces balance, every RIS line is a tag
+ended by CRLF, from ``TY`` to ``ER``.
 
 Each rule is EPUBCheck's own, found by running it on corrupted books (its message
 ids are given with each finding), never stricter: a book EPUBCheck passes is never
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import bisect
 import io
+import json
 import posixpath
 import re
 import unicodedata
@@ -99,6 +103,8 @@ def verify_output(ending: str, data: bytes) -> list[Finding]:
         return verify_epub(data)
     if ending.endswith(".pdf"):
         return verify_pdf(data)
+    if ending in CITATION_CHECKS:
+        return verify_citation(ending, data)
     return []
 
 
@@ -603,6 +609,79 @@ def _pdf_target(
         len(dest) == 0 or not isinstance(dest[0], pikepdf.Dictionary) or dest[0].objgen not in pages
     ):
         yield Finding(where, "PDF-link", f"{what} leads to no page of the PDF", "metadata")
+
+
+# ------------------------------------------------------- the citation data
+
+
+def verify_citation(ending: str, data: bytes) -> list[Finding]:
+    """A citation file (``.bib``, ``.ris``, ``.json``) is UTF-8 and one record in its
+    format's shape. Its fields are the metadata's, so a finding points there."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [Finding("", "citation", f"the file is not UTF-8: {exc}", "metadata")]
+    return list(CITATION_CHECKS[ending](text))
+
+
+def _csl_json(text: str) -> Iterator[Finding]:
+    """A JSON array of CSL items, each an object with an ``id`` and a ``type``."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as exc:
+        yield Finding("", "CSL-JSON", f"the JSON does not parse: {exc}", "metadata")
+        return
+    if not isinstance(items, list) or not items or not all(map(_is_csl_item, items)):
+        message = "the JSON is not an array of CSL items, each with an 'id' and a 'type'"
+        yield Finding("", "CSL-JSON", message, "metadata")
+
+
+def _is_csl_item(item: object) -> bool:
+    return isinstance(item, dict) and all(isinstance(item.get(k), str) for k in ("id", "type"))
+
+
+def _bibtex(text: str) -> Iterator[Finding]:
+    """An entry (``@type{key, ...}``) whose braces balance, as BibTeX and biber count
+    them: every brace, escaped or not."""
+    if not text.startswith("@"):
+        yield Finding("", "BibTeX", "the file does not begin with an entry ('@')", "metadata")
+    depth = 0
+    for char in text:
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        if depth < 0:
+            break
+    if depth:
+        yield Finding("", "BibTeX", "the entry's braces do not balance", "metadata")
+
+
+_RIS_LINE = re.compile(r"[A-Z][A-Z0-9]  - .*")
+
+
+def _ris(text: str) -> Iterator[Finding]:
+    """Lines of a tag, two spaces, a hyphen, a space and a value, each ended by CRLF
+    (the standard's line end), from ``TY`` to ``ER``."""
+    lines = text.split("\r\n")
+    if lines[-1] != "":
+        yield Finding("", "RIS", "the file does not end with CRLF", "metadata")
+    for number, line in enumerate(lines[:-1], 1):
+        if "\r" in line or "\n" in line:
+            message = f"line {number} ends with a lone CR or LF, not CRLF"
+            yield Finding("", "RIS", message, "metadata")
+            break
+        if not _RIS_LINE.fullmatch(line):
+            message = f"line {number} is not a tag line ('XY  - value')"
+            yield Finding("", "RIS", message, "metadata")
+            break
+    if not lines[0].startswith("TY  - ") or lines[-2:] != ["ER  - ", ""]:
+        yield Finding("", "RIS", "the record does not run from 'TY' to 'ER'", "metadata")
+
+
+# The checks of the citation data, by the end of the file's name.
+CITATION_CHECKS: dict[str, Callable[[str], Iterator[Finding]]] = {
+    ".bib": _bibtex,
+    ".ris": _ris,
+    ".json": _csl_json,
+}
 
 
 # ---------------------------------------------------------- back to the text

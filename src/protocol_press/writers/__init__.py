@@ -58,6 +58,10 @@ def writer_for(output: PlannedOutput) -> Writer:
         from .web import WebWriter
 
         return WebWriter(output.suffix)
+    if output.kind == "citation":
+        from .citation import CitationWriter
+
+        return CitationWriter(output.suffix)
     if output.kind == "booklet":
         from .imposition import BookletWriter
 
