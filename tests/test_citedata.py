@@ -462,3 +462,14 @@ def test_any_title_keeps_bibtex_braces_balanced(title: str) -> None:
 @given(TITLES)
 def test_any_title_survives_rispy(title: str) -> None:
     assert read_ris(ris_text(bare(title), "k"))["title"] == clean(title)
+
+
+def test_an_output_name_that_is_no_bibtex_key_gives_one() -> None:
+    """A manuscript without ``output-name`` is named after its file or folder, which may
+    hold spaces, commas or braces: the record's key keeps what BibTeX, RIS and CSL-JSON
+    accept and turns the rest into hyphens, so the three records still parse."""
+    meta = bare()
+    _, key, _ = read_bibtex(bibtex_text(meta, "Minutes, {1921} draft"))
+    assert key == "Minutes---1921--draft"
+    assert read_ris(ris_text(meta, "Minutes, {1921} draft"))["id"] == "Minutes---1921--draft"
+    assert csl_json_item(meta, "Minutes, {1921} draft")["id"] == "Minutes---1921--draft"

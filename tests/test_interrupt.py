@@ -27,7 +27,7 @@ from repo_paths import REPO
 pytestmark = pytest.mark.slow  # builds stopped at many points, each in a real process
 
 # One print edition keeps each build short; the writing step is the same for any number.
-ONE_EDITION = ("--paper", "a4", "--imposition", "none")
+ONE_EDITION = ("--format", "epub,pdf", "--paper", "a4", "--imposition", "none")
 # The build's documented exit after Ctrl-C or SIGTERM (cli.py): 128 + SIGINT.
 INTERRUPTED = 130
 # Where the build is stopped, and how many of its two outputs (EPUB, PDF) are new by then:

@@ -446,7 +446,7 @@ def styled_project(root: Path) -> Path:
     return root
 
 
-BUILD_EVERY_FORMAT = ("--format", "epub,pdf,html", "--paper", "a4", "--imposition", "none")
+BUILD_EVERY_FORMAT = ("--format", "epub,pdf,html,cite", "--paper", "a4", "--imposition", "none")
 
 
 def build_process(project: Path, out: Path, cache: Path) -> subprocess.CompletedProcess[str]:

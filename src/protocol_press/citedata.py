@@ -114,7 +114,8 @@ class CitationRecord:
 
 
 def citation_record(meta: Metadata, key: str) -> CitationRecord:
-    """Regroup the metadata for citing; ``key`` (the output name) identifies the record."""
+    """Regroup the metadata for citing; ``key`` (the output name) identifies the record,
+    with any character a BibTeX key cannot hold (spaces, commas, braces) as a hyphen."""
     roles = [(p, citation_role(p, creator=True)) for p in meta.creators]
     roles += [(p, citation_role(p, creator=False)) for p in meta.contributors]
 
@@ -122,7 +123,7 @@ def citation_record(meta: Metadata, key: str) -> CitationRecord:
         return tuple(_person(p) for p, r in roles if r == role)
 
     return CitationRecord(
-        key=key,
+        key=_citation_key(key),
         title=clean(meta.title),
         subtitle=clean(meta.subtitle),
         lang=meta.lang,
@@ -594,3 +595,9 @@ CITATION_FILES: dict[str, Callable[[Metadata, str], str]] = {
     ".ris": ris_text,
     ".json": csl_json_text,
 }
+
+
+def _citation_key(name: str) -> str:
+    """The record's key from the output name: letters, digits and ``_.:-`` kept, which
+    BibTeX, RIS and CSL-JSON all accept; anything else a hyphen."""
+    return re.sub(r"[^\w.:-]", "-", name, flags=re.ASCII) or "edition"
