@@ -218,7 +218,8 @@ def test_chapters_are_the_listed_files(scaffold: Scaffold) -> None:
 def test_builds_without_errors_or_warnings(scaffold: Scaffold) -> None:
     shown = "\n".join(f"{w} ({w.hint})" for w in scaffold.result.warnings)
     assert scaffold.result.warnings == [], shown
-    assert sorted(p.suffix for p in scaffold.result.outputs) == [".epub", ".pdf"]
+    books_and_citation_data = [".bib", ".epub", ".json", ".pdf", ".ris"]
+    assert sorted(p.suffix for p in scaffold.result.outputs) == books_and_citation_data
     assert scaffold.epub.stat().st_size > 0 and scaffold.pdf.stat().st_size > 0
 
 
