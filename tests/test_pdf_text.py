@@ -397,6 +397,33 @@ def test_the_crossed_out_passage_is_tagged_as_struck_through(
     assert normalise(text) == normalise(passage[1])
 
 
+PROTOCOL_PARAGRAPHS = 14  # the protocol's numbered paragraphs (manuscript/protocol.md)
+
+
+def _margin_numbers(region: Region) -> list[str]:
+    """The numbers PDFium reads left of the region's text, beside its lines, in order."""
+    area = text_area(region)
+    if area is None:
+        return []
+    lines: dict[int, str] = {}
+    for char in pdfium_chars(region):
+        beside = char.box[2] < area[0] and area[1] <= char.box[1] <= area[3]
+        if not char.generated and char.text.strip() and beside:
+            assert char.artifact, f"page {region.page + 1}: '{char.text}' is not an artifact"
+            line = round(char.box[3])
+            lines[line] = lines.get(line, "") + char.text
+    return [lines[line] for line in sorted(lines)]
+
+
+@pytest.mark.parametrize("edition", ["a4", "letter"])
+def test_paragraph_numbers_are_artifacts_in_the_margin(editions: Editions, edition: str) -> None:
+    """The protocol's paragraph numbers stand in the left margin beside the text, in
+    order, every one an artifact: none is part of the text (where the sentences are
+    found whole) or of the tag tree's paragraphs."""
+    numbers = [n for region in reading_pages(editions, edition) for n in _margin_numbers(region)]
+    assert numbers == [str(n) for n in range(1, PROTOCOL_PARAGRAPHS + 1)]
+
+
 # ------------------------------------------------------- a column made to break
 
 # Lines forced to end inside words: a hyphen of the text ("medium-range"), hyphens the

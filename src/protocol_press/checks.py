@@ -97,9 +97,27 @@ def _invalid_id(element_id: str, pos: SourcePos) -> Diagnostic:
     )
 
 
+def ids_on_numbered_paragraphs(chapters: Sequence[Chapter]) -> Iterator[Diagnostic]:
+    """A numbered paragraph's id is its number's (``p7``): one the author wrote on it
+    (``<p id="...">``) would take that anchor away in every edition."""
+    for place in walk(chapters):
+        node = place.node
+        if isinstance(node, Paragraph) and node.anchor and node.attrs.id:
+            yield error(
+                place.pos,
+                "id-numbered-paragraph",
+                f"this paragraph is numbered {node.number}, and its id is '{node.anchor}' in "
+                f"every edition: it cannot also have the id '{node.attrs.id}'",
+                f'remove id="{node.attrs.id}", and link to #{node.anchor}',
+            )
+
+
 def anchor_ids(chapters: Sequence[Chapter], notes: Sequence[Note]) -> set[str]:
-    """Every id a link may point at: chapters, and every element the author gave an id."""
-    return {c.id for c in chapters} | {i for i, _ in explicit_ids(chapters, notes)}
+    """Every id a link may point at: chapters, numbered paragraphs, and every element
+    the author gave an id."""
+    numbered = {p.node.anchor for p in walk(chapters) if isinstance(p.node, Paragraph)}
+    written = {i for i, _ in explicit_ids(chapters, notes)}
+    return {c.id for c in chapters} | (numbered - {""}) | written
 
 
 # -------------------------------------------------------------------- links

@@ -179,9 +179,15 @@ Inline = (
 
 @dataclass(frozen=True, slots=True)
 class Paragraph:
+    """A paragraph. In a chapter that numbers its paragraphs, ``number`` is its number
+    there (1, 2 ...) and ``anchor`` the id every edition gives it (``p7``); both are
+    set by the transform stage and stay 0 and '' elsewhere."""
+
     children: tuple[Inline, ...]
     pos: SourcePos
     attrs: Attrs = field(default_factory=Attrs)
+    number: int = 0
+    anchor: str = ""
     kind: ClassVar[str] = "paragraph"
 
 
@@ -377,6 +383,7 @@ class Chapter:
     lang: str = ""
     subtitle: str = ""
     id_given: bool = False
+    paragraph_numbers: bool = False
 
     @property
     def is_backmatter(self) -> bool:

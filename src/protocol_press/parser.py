@@ -519,7 +519,7 @@ def parse_manuscript(manuscript: Manuscript) -> ParsedManuscript:
         diagnostics.extend(parsed.diagnostics)
         notes.update({(source.display, label): note for label, note in parsed.notes.items()})
         if manuscript.single_file:
-            chapters.extend(_split_at_level_one(parsed, manuscript))
+            chapters.extend(_split_at_level_one(parsed, manuscript, diagnostics))
         else:
             chapter, problems = _file_chapter(parsed)
             chapters.append(chapter)
@@ -566,6 +566,10 @@ def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
                 )
             )
     title_text = plain_text(title)
+    numbers_written = attrs.get(PARAGRAPH_NUMBERS_KEY) or meta.get(PARAGRAPH_NUMBERS_KEY, False)
+    numbers_at = source.front_matter_keys.get(PARAGRAPH_NUMBERS_KEY, pos)
+    numbered, problem = paragraph_numbers_flag(numbers_written, numbers_at)
+    problems.extend([problem] if problem else [])
     chapter = Chapter(
         id=attrs.id or str(meta.get("id", "")) or slugify(title_text or source.path.stem),
         id_given=bool(attrs.id or meta.get("id")),
@@ -578,12 +582,35 @@ def _file_chapter(parsed: ParsedText) -> tuple[Chapter, list[Diagnostic]]:
         note_series=attrs.get("notes") or str(meta.get("notes", "notes")),
         lang=attrs.lang or str(meta.get("lang", "")),
         subtitle=attrs.get("subtitle") or str(meta.get("subtitle", "")),
+        paragraph_numbers=numbered,
     )
     return chapter, problems
 
 
-def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[Chapter]:
-    """A single file's level-1 headings start its chapters."""
+PARAGRAPH_NUMBERS_KEY = "paragraph-numbers"
+
+
+def paragraph_numbers_flag(value: object, pos: SourcePos) -> tuple[bool, Diagnostic | None]:
+    """Whether a chapter numbers its paragraphs: ``true`` or ``false`` in its YAML block
+    (a boolean) or its heading's attributes (the word); anything else is reported."""
+    if isinstance(value, bool):
+        return value, None
+    if value in ("true", "false"):
+        return value == "true", None
+    return False, error(
+        pos,
+        "chapter-paragraph-numbers",
+        f"'{PARAGRAPH_NUMBERS_KEY}' must be true or false, not '{value}'",
+        f"write {PARAGRAPH_NUMBERS_KEY}: true in the chapter's YAML block, or "
+        f"{{{PARAGRAPH_NUMBERS_KEY}=true}} after its heading",
+    )
+
+
+def _split_at_level_one(
+    parsed: ParsedText, manuscript: Manuscript, problems: list[Diagnostic]
+) -> Iterator[Chapter]:
+    """A single file's level-1 headings start its chapters (a heading's mistakes go
+    to ``problems``)."""
     groups: list[tuple[Heading | None, list[Block]]] = [(None, [])]
     for block in parsed.blocks:
         if isinstance(block, Heading) and block.level == 1:
@@ -605,6 +632,9 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
                 )
             continue
         title_text = plain_text(heading.children)
+        written = heading.attrs.get(PARAGRAPH_NUMBERS_KEY, "false")
+        numbered, problem = paragraph_numbers_flag(written, heading.pos)
+        problems.extend([problem] if problem else [])
         yield Chapter(
             id=heading.attrs.id or slugify(title_text),
             id_given=bool(heading.attrs.id),
@@ -617,6 +647,7 @@ def _split_at_level_one(parsed: ParsedText, manuscript: Manuscript) -> Iterator[
             note_series=heading.attrs.get("notes", "notes"),
             lang=heading.attrs.lang,
             subtitle=heading.attrs.get("subtitle"),
+            paragraph_numbers=numbered,
         )
 
 

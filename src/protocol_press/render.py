@@ -35,6 +35,7 @@ from .model import (
     Heading,
     Note,
     NoteRef,
+    Paragraph,
     descendants,
     plain_text,
     walk,
@@ -330,6 +331,8 @@ def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
     for node in descendants((chapter.title, chapter.blocks)):
         if isinstance(node, NoteRef):
             yield node.ref_id
+        elif isinstance(node, Paragraph) and node.anchor:
+            yield node.anchor
     yield from (element_id for element_id, _ in explicit_ids([chapter]))
 
 

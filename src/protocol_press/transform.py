@@ -1,13 +1,15 @@
 """Stage 3: transform the parsed chapters into a finished :class:`Document`.
 
 Small pure functions over the model, each testable alone: number the notes per
-series, give every heading an id, set the typography (dashes in number ranges,
-non-breaking spaces that keep initials with their surnames), and check that
-every link inside the book points at something.
+series and the paragraphs of the chapters that ask for it, give every heading an
+id, set the typography (dashes in number ranges, non-breaking spaces that keep
+initials with their surnames), and check that every link inside the book points
+at something.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -22,6 +24,7 @@ from .model import (
     Block,
     BulletList,
     Chapter,
+    Div,
     Document,
     Figure,
     Heading,
@@ -250,8 +253,10 @@ def assign_heading_ids(
 
 
 def book_ids(chapters: Sequence[Chapter], notes: Iterable[Note]) -> set[str]:
-    """The ids the tool itself gives: parts, chapter titles, notes, note references."""
+    """The ids the tool itself gives: parts, chapter titles, numbered paragraphs, notes,
+    note references."""
     ids = set(TEMPLATE_IDS) | {f"{c.id}-title" for c in chapters}
+    ids |= set(paragraph_anchors(chapters))
     for note in notes:
         ids |= {note.id, *note.ref_ids(), *note.footnote_ids()}
         ids |= {f"{note.series}-notes", f"{note.series}-notes-title"}
@@ -271,6 +276,71 @@ def _ids_in(blocks: Iterable[Block], used: set[str]) -> Iterator[Block]:
         elif isinstance(block, Heading):
             used.add(block.attrs.id)
         yield block
+
+
+# ------------------------------------------------------ paragraph numbers
+
+
+def number_paragraphs(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
+    """Number the paragraphs of every chapter that asks for it (``paragraph-numbers``).
+
+    What counts is the chapter's own text: its paragraphs, in reading order, and
+    those inside its fenced divs (``::: {.participants}``), numbered 1, 2 ... per
+    chapter. The chapter's title and subtitle, headings, notes, list items,
+    quotations, table cells, figures and raw HTML blocks are not numbered.
+
+    Each numbered paragraph gets an anchor that every edition gives it: ``p7`` in
+    the first chapter of the body matter that numbers its paragraphs (the
+    document's, so that "¶ 7" is ``#p7``), ``<chapter-id>-p7`` in any other, so
+    that no two are the same where the chapters share one page (the PDF, the web
+    edition).
+    """
+    plain = next((c.id for c in chapters if c.paragraph_numbers and c.matter == "bodymatter"), "")
+    return tuple(
+        _numbered(c, "p" if c.id == plain else f"{c.id}-p") if c.paragraph_numbers else c
+        for c in chapters
+    )
+
+
+def paragraph_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
+    """The anchors :func:`number_paragraphs` gave, in reading order."""
+    for chapter in chapters:
+        for block in _counted(chapter.blocks):
+            if block.anchor:
+                yield block.anchor
+
+
+def _numbered(chapter: Chapter, prefix: str) -> Chapter:
+    numbers = itertools.count(1)
+
+    def number(block: Paragraph) -> Paragraph:
+        n = next(numbers)
+        return replace(block, number=n, anchor=f"{prefix}{n}")
+
+    return replace(chapter, blocks=_map_counted(chapter.blocks, number))
+
+
+def _counted(blocks: Iterable[Block]) -> Iterator[Paragraph]:
+    """The paragraphs that carry numbers: the text's own and those of its fenced divs."""
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            yield block
+        elif isinstance(block, Div):
+            yield from _counted(block.children)
+
+
+def _map_counted(
+    blocks: tuple[Block, ...], fn: Callable[[Paragraph], Paragraph]
+) -> tuple[Block, ...]:
+    """The blocks with ``fn`` applied to each counted paragraph, in reading order."""
+    out: list[Block] = []
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            block = fn(block)
+        elif isinstance(block, Div):
+            block = replace(block, children=_map_counted(block.children, fn))
+        out.append(block)
+    return tuple(out)
 
 
 # --------------------------------------------------------------- the stage
@@ -364,7 +434,7 @@ def build_document(
     """Number, typeset and check; raise if anything stops the build, else return warnings."""
     diagnostics = list(parsed.diagnostics)
     found: list[Diagnostic] = []
-    chapters = tuple(untangle_links(c, found) for c in parsed.chapters)
+    chapters = number_paragraphs(tuple(untangle_links(c, found) for c in parsed.chapters))
     definitions = {key: untangle_note(note, found) for key, note in parsed.notes.items()}
     diagnostics += found
     numbering = _NoteNumbering(definitions)
@@ -378,6 +448,7 @@ def build_document(
     diagnostics += list(checks.long_notes(definitions.values()))
     tools = book_ids(chapters, notes)
     diagnostics += list(checks.clashing_ids(chapters, notes, tools))
+    diagnostics += list(checks.ids_on_numbered_paragraphs(chapters))
     taken = tools | {element_id for element_id, _ in checks.explicit_ids(chapters, notes)}
     chapters = assign_heading_ids(chapters, taken)
     diagnostics += list(checks.broken_links(chapters, notes, extra_ids or set()))

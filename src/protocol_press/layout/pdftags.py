@@ -1,4 +1,4 @@
-"""Running heads and folios as artifacts in the tagged PDF.
+"""Running heads, folios and paragraph numbers as artifacts in the tagged PDF.
 
 PDF/UA-1 wants content that is not part of the text (running heads, page
 numbers) marked as ``/Artifact``, so assistive technology skips it. WeasyPrint
@@ -11,19 +11,20 @@ This pass finds every marked-content sequence whose structure element is not
 reachable from the structure tree's root, turns it into an ``/Artifact``
 sequence, and drops it from the parent tree.
 
-It also gives each table header cell its ``/Scope`` (WeasyPrint drops the HTML
-``scope``): a header in the table's head heads its column, any other its row.
-
-``finish`` runs these and the text layer's fixes (``pdftext``: line-end hyphens,
-struck-through text) in one pass over the file: every print PDF goes through it, a
-whole edition's and each chunk's alike.
+A numbered paragraph's number (``.paragraph-number::before`` in the styles) is
+drawn in the margin, out of the flow. WeasyPrint tags it as the paragraph's first
+child (a ``/Span`` holding the pseudo-element's ``/NonStruct``), so a screen
+reader would read it into the first sentence. Being absolutely positioned, it is
+painted after the page's text: its content comes later on the page than the
+paragraph's own, though its element comes first. Such an element is taken out of
+the paragraph, and its content becomes an artifact like the margin boxes'.
 """
 
 from __future__ import annotations
 
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeGuard
 
 import pikepdf
 
@@ -49,8 +50,9 @@ def _finish_tags(pdf: pikepdf.Pdf) -> bool:
     root = pdf.Root.get("/StructTreeRoot")
     if root is None:
         return False
+    changed = _detach_margin_numbers(root)
     reachable = {element.objgen for element in _elements(root)}
-    changed = _scope_header_cells(root)
+    changed |= _scope_header_cells(root)
     for page in pdf.pages:
         changed |= _mark_page(pdf, page, reachable)
     return changed
@@ -71,6 +73,47 @@ def _elements(node: pikepdf.Object) -> Iterator[pikepdf.Dictionary]:
         if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
             yield kid
             yield from _elements(kid)
+
+
+def _detach_margin_numbers(root: pikepdf.Object) -> bool:
+    """Take each paragraph's number (see the module's docstring) out of its paragraph;
+    whether there was one."""
+    changed = False
+    for element in _elements(root):
+        if element.S == "/P" and _starts_with_margin_number(element):
+            del element.K[0]
+            changed = True
+    return changed
+
+
+def _starts_with_margin_number(paragraph: pikepdf.Dictionary) -> bool:
+    """Whether the paragraph's first child is content drawn out of the flow: painted
+    after the child that follows it on the same page."""
+    kids = paragraph.get("/K")
+    if not isinstance(kids, pikepdf.Array) or len(kids) < 2:
+        return False
+    first, after = kids[0], kids[1]
+    if not (_is_on_a_page(first) and _is_on_a_page(after)):
+        return False
+    if first.Pg.objgen != after.Pg.objgen:
+        return False
+    drawn, following = list(_mcids(first)), list(_mcids(after))
+    return bool(drawn and following) and min(drawn) > max(following)
+
+
+def _is_on_a_page(kid: pikepdf.Object) -> TypeGuard[pikepdf.Dictionary]:
+    """Whether ``kid`` is a structure element that names its page (``/Pg``)."""
+    return isinstance(kid, pikepdf.Dictionary) and "/Pg" in kid
+
+
+def _mcids(element: pikepdf.Dictionary) -> Iterator[int]:
+    """The marked-content ids of an element and of the elements below it."""
+    kids = element.get("/K")
+    for kid in kids if isinstance(kids, pikepdf.Array) else [kids] if kids is not None else []:
+        if isinstance(kid, pikepdf.Dictionary) and "/S" in kid:
+            yield from _mcids(kid)
+        elif isinstance(kid, int):
+            yield kid
 
 
 def _scope_header_cells(node: pikepdf.Object, in_head: bool = False) -> bool:
