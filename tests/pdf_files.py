@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import re
 import subprocess
 from collections import Counter
@@ -12,6 +13,7 @@ from typing import Any
 
 import pikepdf
 import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
 
 from text_matching import normalise_space
 
@@ -171,3 +173,21 @@ def pdf_reading_text(path: Path, running_heads: Iterable[str]) -> str:
     text = re.sub(r"[\u2010\u00ad]\s*\n\s*", "", text)  # hyphens added by hyphenation
     text = re.sub(r"-\s*\n\s*", "-", text)  # a line broken after a hyphen of the text
     return normalise_space(text)
+
+
+def is_artifact(textpage: pdfium.PdfTextPage, index: int) -> bool:
+    """Whether PDFium's character ``index`` is drawn inside an ``/Artifact`` marked
+    content (a running head, a folio, a paragraph's number in the margin)."""
+    text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
+    return bool(text_object) and "Artifact" in mark_names(text_object)
+
+
+def mark_names(page_object: object) -> list[str]:
+    names = []
+    for index in range(pdfium_c.FPDFPageObj_CountMarks(page_object)):
+        mark = pdfium_c.FPDFPageObj_GetMark(page_object, index)
+        buffer = (ctypes.c_ushort * 64)()
+        length = ctypes.c_ulong()
+        pdfium_c.FPDFPageObjMark_GetName(mark, buffer, ctypes.sizeof(buffer), length)
+        names.append(bytes(buffer)[: max(0, length.value - 2)].decode("utf-16-le"))
+    return names

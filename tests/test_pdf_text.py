@@ -34,6 +34,7 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 import pytest
 
+from pdf_files import is_artifact
 from protocol_press.build import build
 from protocol_press.options import BuildOptions
 from protocol_press.writers.imposition import booklet_order
@@ -181,19 +182,7 @@ def _char(textpage: pdfium.PdfTextPage, index: int, height: float) -> Char:
     pdfium_c.FPDFText_GetCharBox(textpage.raw, index, left, right, bottom, top)
     box = (left.value, height - top.value, right.value, height - bottom.value)
     text_object = pdfium_c.FPDFText_GetTextObject(textpage.raw, index)
-    artifact = bool(text_object) and "Artifact" in _mark_names(text_object)
-    return Char(chr(code), box, artifact, not text_object)
-
-
-def _mark_names(page_object: object) -> list[str]:
-    names = []
-    for index in range(pdfium_c.FPDFPageObj_CountMarks(page_object)):
-        mark = pdfium_c.FPDFPageObj_GetMark(page_object, index)
-        buffer = (ctypes.c_ushort * 64)()
-        length = ctypes.c_ulong()
-        pdfium_c.FPDFPageObjMark_GetName(mark, buffer, ctypes.sizeof(buffer), length)
-        names.append(bytes(buffer)[: max(0, length.value - 2)].decode("utf-16-le"))
-    return names
+    return Char(chr(code), box, is_artifact(textpage, index), not text_object)
 
 
 def _inside(box: tuple[float, float, float, float], area: tuple[float, ...]) -> bool:
