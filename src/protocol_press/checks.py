@@ -29,6 +29,7 @@ from .model import (
     Plain,
     Text,
     is_html_id,
+    paragraph_anchors,
     plain_text,
     walk,
     walk_nodes,
@@ -115,9 +116,8 @@ def ids_on_numbered_paragraphs(chapters: Sequence[Chapter]) -> Iterator[Diagnost
 def anchor_ids(chapters: Sequence[Chapter], notes: Sequence[Note]) -> set[str]:
     """Every id a link may point at: chapters, numbered paragraphs, and every element
     the author gave an id."""
-    numbered = {p.node.anchor for p in walk(chapters) if isinstance(p.node, Paragraph)}
     written = {i for i, _ in explicit_ids(chapters, notes)}
-    return {c.id for c in chapters} | (numbered - {""}) | written
+    return {c.id for c in chapters} | set(paragraph_anchors(chapters)) | written
 
 
 # -------------------------------------------------------------------- links

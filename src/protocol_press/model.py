@@ -605,6 +605,25 @@ def images_in(document: Document) -> Iterator[Image]:
     return (place.node for place in places if isinstance(place.node, Image))
 
 
+def counted_paragraphs(blocks: Iterable[Block]) -> Iterator[Paragraph]:
+    """The paragraphs that carry numbers where a chapter numbers its paragraphs: the
+    text's own and those of its fenced divs, in reading order."""
+    for block in blocks:
+        if isinstance(block, Paragraph):
+            yield block
+        elif isinstance(block, Div):
+            yield from counted_paragraphs(block.children)
+
+
+def paragraph_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
+    """The anchors the transform stage gave numbered paragraphs (``p7``), in reading
+    order."""
+    for chapter in chapters:
+        for paragraph in counted_paragraphs(chapter.blocks):
+            if paragraph.anchor:
+                yield paragraph.anchor
+
+
 def document_notes(document: Document) -> list[Note]:
     """The book's numbered notes, series by series."""
     return [note for series in document.note_series for note in series.notes]

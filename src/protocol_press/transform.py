@@ -43,6 +43,7 @@ from .model import (
     Table,
     TableCell,
     Text,
+    paragraph_anchors,
     plain_text,
     slugify,
 )
@@ -302,14 +303,6 @@ def number_paragraphs(chapters: Sequence[Chapter]) -> tuple[Chapter, ...]:
     )
 
 
-def paragraph_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
-    """The anchors :func:`number_paragraphs` gave, in reading order."""
-    for chapter in chapters:
-        for block in _counted(chapter.blocks):
-            if block.anchor:
-                yield block.anchor
-
-
 def _numbered(chapter: Chapter, prefix: str) -> Chapter:
     numbers = itertools.count(1)
 
@@ -320,19 +313,11 @@ def _numbered(chapter: Chapter, prefix: str) -> Chapter:
     return replace(chapter, blocks=_map_counted(chapter.blocks, number))
 
 
-def _counted(blocks: Iterable[Block]) -> Iterator[Paragraph]:
-    """The paragraphs that carry numbers: the text's own and those of its fenced divs."""
-    for block in blocks:
-        if isinstance(block, Paragraph):
-            yield block
-        elif isinstance(block, Div):
-            yield from _counted(block.children)
-
-
 def _map_counted(
     blocks: tuple[Block, ...], fn: Callable[[Paragraph], Paragraph]
 ) -> tuple[Block, ...]:
-    """The blocks with ``fn`` applied to each counted paragraph, in reading order."""
+    """The blocks with ``fn`` applied to each paragraph that carries a number
+    (``model.counted_paragraphs``), in reading order."""
     out: list[Block] = []
     for block in blocks:
         if isinstance(block, Paragraph):
