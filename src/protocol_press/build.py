@@ -24,7 +24,15 @@ from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, warni
 from .editions import Editions, early_workers, lay_out_editions
 from .layout.workers import default_jobs
 from .metadata import parse_metadata
-from .model import Document, Metadata, ParsedManuscript, PrintOptions, Text, descendants
+from .model import (
+    Document,
+    Metadata,
+    ParsedManuscript,
+    PrintOptions,
+    Text,
+    descendants,
+    document_notes,
+)
 from .options import BuildOptions
 from .output import write_outputs
 from .parser import parse_manuscript
@@ -313,7 +321,7 @@ def _exact_size(manuscript: Manuscript, publication: Publication) -> ManuscriptS
 def book_words(document: Document) -> int:
     """The number of words in the text and the notes."""
     blocks = [b for c in document.chapters for b in c.blocks]
-    blocks += [b for s in document.note_series for n in s.notes for b in n.children]
+    blocks += [b for note in document_notes(document) for b in note.children]
     return sum(len(n.text.split()) for n in descendants(blocks) if isinstance(n, Text))
 
 

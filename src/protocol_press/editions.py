@@ -20,9 +20,9 @@ from concurrent.futures import Future
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
-from .model import Document, Text, descendants
+from .model import Document, Text, descendants, document_notes
 from .plan import A4_READING, BuildPlan, LayoutKey, PlannedLayout
-from .render import Part, Publication, Renderer
+from .render import Part, Publication, Renderer, plan_parts
 
 if TYPE_CHECKING:
     from .layout.engine import Layout, RenderWarning
@@ -202,8 +202,9 @@ def _submit_whole(
 
 
 def epub_part_ids(publication: Publication) -> list[str]:
-    """The parts of the EPUB, whose page starts its page list gives."""
-    return [part.id for part in publication.renderer("epub").parts]
+    """The parts of the EPUB, whose page starts its page list gives (its reading
+    order, without making a renderer: that works out every link and note)."""
+    return [part.id for part in plan_parts(publication.document, "epub")]
 
 
 def _part_weight(document: Document, part: Part) -> int:
@@ -211,7 +212,7 @@ def _part_weight(document: Document, part: Part) -> int:
     if part.chapter is not None:
         blocks = list(part.chapter.blocks)
     elif part.kind == "notes":
-        blocks = [b for s in document.note_series for n in s.notes for b in n.children]
+        blocks = [b for note in document_notes(document) for b in note.children]
     else:
         return 1
     return 1 + sum(len(n.text) for n in descendants(blocks) if isinstance(n, Text))

@@ -38,7 +38,18 @@ from urllib.parse import unquote, urlsplit
 from lxml import etree
 
 from .diagnostics import BrokenOutputError, SourcePos
-from .model import Chapter, Document, HtmlBlock, HtmlInline, Image, Link, Note, NoteRef, walk
+from .model import (
+    Chapter,
+    Document,
+    HtmlBlock,
+    HtmlInline,
+    Image,
+    Link,
+    Note,
+    NoteRef,
+    document_notes,
+    walk,
+)
 from .render import CROSS_REFERENCE, plan_parts
 
 if TYPE_CHECKING:
@@ -692,8 +703,7 @@ class Locator:
 
     def __init__(self, document: Document) -> None:
         self.document = document
-        notes = [note for series in document.note_series for note in series.notes]
-        self.located = list(walk(document.chapters, notes))
+        self.located = list(walk(document.chapters, document_notes(document)))
         self.files: dict[str, list[Chapter]] = {}  # a file name, case folded: its chapters
         self.notes_file = "notes.xhtml"
         for part in plan_parts(document, "epub"):
