@@ -22,6 +22,10 @@ export function installFootnotes(view, styles) {
         // Open before the note loads, so the view is laid out once at its final size
         // (a resize while its document loads made foliate-js render into no body).
         if (!dialog.open) dialog.showModal()
+        // The last pop-up's view is closed before it is replaced (its renderer stops
+        // watching its size): taken out of the page while still watched, foliate-js
+        // laid it out again into a document it had already let go, with no body.
+        main.firstElementChild?.close?.()
         main.replaceChildren(popupView)
         popupView.renderer.setAttribute('flow', 'scrolled')
         popupView.renderer.setStyles?.(styles)
