@@ -146,6 +146,37 @@ class NoteRef:
 
 
 @dataclass(frozen=True, slots=True)
+class CiteItem:
+    """One work in a citation: ``@key`` with what is written around it.
+
+    ``label`` is the CSL locator term (``page``, ``chapter`` ...) and ``locator`` its
+    value, both split off the suffix the way pandoc does; both are empty when the
+    suffix holds no locator (a bare number is a page)."""
+
+    key: str
+    pos: SourcePos
+    prefix: tuple[Inline, ...] = ()
+    suffix: tuple[Inline, ...] = ()
+    locator: str = ""
+    label: str = ""
+    suppress_author: bool = False
+    kind: ClassVar[str] = "citeitem"
+
+
+@dataclass(frozen=True, slots=True)
+class Cite:
+    """A citation as written: ``[see @a, 45; @b]``, ``[-@a]``, or ``@a [45]`` with the
+    author in the text (``author_in_text``). ``written`` is its source text. The
+    citation stage replaces it with its rendered text, or a note, before the writers."""
+
+    items: tuple[CiteItem, ...]
+    pos: SourcePos
+    author_in_text: bool = False
+    written: str = ""
+    kind: ClassVar[str] = "cite"
+
+
+@dataclass(frozen=True, slots=True)
 class HtmlInline:
     """An element of raw HTML inside a line that passed the allowlist: ``<sup>``, ``<abbr>``.
 
@@ -171,6 +202,7 @@ Inline = (
     | Image
     | NoteRef
     | HtmlInline
+    | Cite
 )
 
 
@@ -448,6 +480,44 @@ class PrintOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class BibliographySource:
+    """A file named by ``bibliography:``, as written, with where it is named."""
+
+    path: str
+    pos: SourcePos
+
+
+@dataclass(frozen=True, slots=True)
+class InlineReference:
+    """One entry of the metadata's ``references:`` (CSL-YAML), with its position."""
+
+    data: tuple[tuple[str, Any], ...]
+    pos: SourcePos
+
+
+@dataclass(frozen=True, slots=True)
+class CitationSettings:
+    """Pandoc's citation metadata: ``bibliography``, ``references``, ``csl``, ``nocite``,
+    ``link-citations``, ``link-bibliography``, ``suppress-bibliography`` and
+    ``reference-section-title``. ``nocite`` holds keys (``*`` for every entry)."""
+
+    bibliography: tuple[BibliographySource, ...] = ()
+    references: tuple[InlineReference, ...] = ()
+    csl: str = ""
+    csl_pos: SourcePos | None = None
+    nocite: tuple[tuple[str, SourcePos], ...] = ()
+    link_citations: bool = False
+    link_bibliography: bool = True
+    suppress_bibliography: bool = False
+    reference_section_title: str = ""
+
+    @property
+    def wanted(self) -> bool:
+        """Whether the manuscript uses citations' metadata at all."""
+        return bool(self.bibliography or self.references or self.csl or self.nocite)
+
+
+@dataclass(frozen=True, slots=True)
 class Metadata:
     """The manuscript's metadata, in Pandoc's EPUB vocabulary plus the archive's details."""
 
@@ -474,6 +544,7 @@ class Metadata:
     accessibility: AccessibilityClaims = field(default_factory=AccessibilityClaims)
     editorial_brackets: bool = False
     print_options: PrintOptions = field(default_factory=PrintOptions)
+    citations: CitationSettings = field(default_factory=CitationSettings)
 
     @property
     def authors(self) -> tuple[str, ...]:
@@ -494,7 +565,7 @@ class Document:
 
 # ------------------------------------------------------------------- walking
 
-Node = Inline | Block | ListItem | TableCell | Note | Chapter
+Node = Inline | Block | ListItem | TableCell | CiteItem | Note | Chapter
 
 
 @dataclass(frozen=True, slots=True)
@@ -578,8 +649,8 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 # walk reaches notes as holders of their own), nor attributes, positions or metadata.
 _NODE_TYPES = (
     Text, SoftBreak, LineBreak, Code, Emphasis, Strong, Deleted, Span, Link, Image, NoteRef,
-    HtmlInline, Paragraph, Heading, BlockQuote, ListItem, BulletList, OrderedList, CodeBlock,
-    ThematicBreak, TableCell, Table, Figure, Div, Plain, HtmlBlock,
+    HtmlInline, Cite, CiteItem, Paragraph, Heading, BlockQuote, ListItem, BulletList,
+    OrderedList, CodeBlock, ThematicBreak, TableCell, Table, Figure, Div, Plain, HtmlBlock,
 )  # fmt: skip
 # The same, for a test of a value's exact type (the model's classes have no subclasses).
 _NODE_TYPE_SET: frozenset[type] = frozenset(_NODE_TYPES)
