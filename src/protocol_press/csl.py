@@ -322,7 +322,8 @@ class CitationProcessor:
         return _merged(self._inlines(str(names), runs, None)) if names else ()
 
     def _missing(self, item: Any) -> str:
-        return f"{self._by_key.get(item.key, item.key)}?"
+        """A key not in the references, as pandoc prints it: "key?" in bold."""
+        return f"{adapter.BOLD}{self._by_key.get(item.key, item.key)}?{adapter.END}"
 
     def _layout_suffix(self) -> str:
         layout = self._csl.root.citation.layout
