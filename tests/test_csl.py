@@ -25,9 +25,9 @@ import pytest
 
 from protocol_press.csl import (
     DEFAULT_STYLE,
+    CitationProcessor,
     CiteRequest,
     ClusterRequest,
-    CitationProcessor,
     RenderedCluster,
     entry_anchor,
     load_style,
@@ -89,9 +89,7 @@ def pandoc_text(inlines: list[dict[str, Any]]) -> str:
             double = content[0]["t"] == "DoubleQuote"
             opening, closing = ("“", "”") if double else ("‘", "’")
             out.append(opening + pandoc_text(content[1]) + closing)
-        elif kind in ("Span", "Link"):
-            out.append(pandoc_text(content[1]))
-        elif kind == "Cite":
+        elif kind in ("Span", "Link") or kind == "Cite":
             out.append(pandoc_text(content[1]))
     return "".join(out).replace("\u00a0", " ")
 
@@ -349,13 +347,107 @@ def test_bibliography_agrees_with_pandoc(compared: dict[str, Any]) -> None:
 
 
 def test_default_and_bundled_styles() -> None:
-    style, problems = load_style("", Path("."), Path("."), None)
+    style, problems = load_style("", Path(), Path(), None)
     assert style is not None and not problems
     assert style.path.name == f"{DEFAULT_STYLE}.csl" and style.note
-    style, problems = load_style("chicago-author-date", Path("."), Path("."), None)
+    style, problems = load_style("chicago-author-date", Path(), Path(), None)
     assert style is not None and not style.note and "author-date" in style.title
 
 
 def test_entry_anchor_is_an_xml_id() -> None:
     assert entry_anchor("fursenko1997") == "ref-fursenko1997"
     assert entry_anchor("a:b c") == "ref-a_b_c"
+
+
+# ------------------------------------------------------------------ load_style
+
+
+def test_a_style_file_that_does_not_parse_is_reported_at_its_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.csl").write_text('<?xml version="1.0"?>\n<style>\n  <info>\n</style>\n')
+    style, problems = load_style("broken.csl", tmp_path, tmp_path, SourcePos("book.md", 3, 6))
+    assert style is None
+    assert [p.code for p in problems] == ["csl-parse"]
+    assert problems[0].pos.path == str(tmp_path / "broken.csl") and problems[0].pos.line == 4
+
+
+def test_a_style_outside_the_project_or_missing_is_refused(tmp_path: Path) -> None:
+    pos = SourcePos("book.md", 2, 6)
+    project = tmp_path / "book"
+    project.mkdir()
+    (tmp_path / "outside.csl").write_text("<style/>")
+    for name, code in [("../outside.csl", "csl-outside"), ("none.csl", "csl-missing")]:
+        style, problems = load_style(name, project, project, pos)
+        assert style is None and [(p.code, p.pos) for p in problems] == [(code, pos)]
+    style, problems = load_style("no-such-style-anywhere", project, project, pos)
+    assert style is None and [p.code for p in problems] == ["csl-unknown"]
+
+
+DEPENDENT = """<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" class="in-text"
+       default-locale="en-GB">
+  <info>
+    <title>A dependent style</title>
+    <id>http://www.zotero.org/styles/dependent</id>
+    <link href="http://www.zotero.org/styles/PARENT" rel="independent-parent"/>
+  </info>
+</style>
+"""
+
+
+def test_a_dependent_style_takes_its_parent_from_the_bundled_styles(tmp_path: Path) -> None:
+    (tmp_path / "ok.csl").write_text(DEPENDENT.replace("PARENT", "chicago-author-date"))
+    style, problems = load_style("ok.csl", tmp_path, tmp_path, None)
+    assert style is not None and not problems
+    assert style.source.name == "chicago-author-date.csl" and style.locale == "en-GB"
+    (tmp_path / "bad.csl").write_text(DEPENDENT.replace("PARENT", "no-such-parent"))
+    style, problems = load_style("bad.csl", tmp_path, tmp_path, None)
+    assert style is None and [(p.code, p.pos.line) for p in problems] == [("csl-parent", 7)]
+
+
+# ------------------------------------------------------------ fields and entries
+
+
+def render_one(data: dict[str, Any], style: str = "chicago-notes-bibliography") -> Any:
+    loaded, _ = load_style(f"{style}.csl", FIXTURES, FIXTURES, None)
+    assert loaded is not None
+    processor = CitationProcessor(loaded, [Reference(data["id"], data)], "en-US")
+    [cluster] = processor.render([ClusterRequest((CiteRequest(data["id"], "5"),), 1)])
+    [entry] = processor.bibliography([data["id"]], [])
+    return cluster, entry
+
+
+def test_field_text_stays_text_and_rich_text_becomes_formatting() -> None:
+    cluster, entry = render_one(
+        {
+            "id": "x",
+            "type": "book",
+            "author": [{"family": "Doe", "given": "Jane"}],
+            "title": 'Water "Days"',
+            "publisher": 'R & D <script> <i>Press</i> H<sub>2</sub>O <span class="nocase">x</span>',
+            "issued": {"date-parts": [[2001]]},
+        }
+    )
+    text = model_text(cluster.text)
+    # "R & D <script>" is a Text node's text: the renderer escapes it
+    assert "<i>Water “Days”</i> (R & D <script> <i>Press</i> H<sub>2</sub>O x, 2001)" in text
+    assert "R & D <script> <i>Press</i>" in model_text(entry.content)
+
+
+def test_an_editor_stands_in_for_the_author_once_with_its_label() -> None:
+    data = next(r for r in references() if r.id == "maytapes1997").data
+    cluster, entry = render_one(dict(data))
+    assert model_text(cluster.text).startswith("Ernest R. May and Philip D. Zelikow, eds., <i>")
+    assert "ed." not in model_text(cluster.text).split("</i>", 1)[1]
+    assert model_text(entry.content).startswith("May, Ernest R., and Philip D. Zelikow, eds. ")
+
+
+def test_link_bibliography_links_urls_and_link_citations_the_entries() -> None:
+    loaded, _ = load_style("chicago-author-date.csl", FIXTURES, FIXTURES, None)
+    assert loaded is not None
+    processor = CitationProcessor(loaded, references(), "en-US", link_citations=True)
+    [cluster] = processor.render([ClusterRequest((CiteRequest("turco1983", "1285"),), 1)])
+    links = [i for i in cluster.text if isinstance(i, Link)]
+    assert [link.target for link in links] == ["#" + entry_anchor("turco1983")]
+    [entry] = processor.bibliography(["turco1983"], [])
+    urls = [i.target for i in entry.content if isinstance(i, Link)]
+    assert urls == ["https://doi.org/10.1126/science.222.4630.1283"]

