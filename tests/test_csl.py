@@ -36,7 +36,11 @@ from protocol_press.diagnostics import SourcePos
 from protocol_press.model import Emphasis, HtmlInline, Inline, Link, Span, Strong, Text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "citations"
-STYLES = ("chicago-notes-bibliography", "chicago-author-date")
+STYLES = (
+    "chicago-notes-bibliography",
+    "chicago-notes-bibliography-subsequent-ibid",
+    "chicago-author-date",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,6 +298,7 @@ def compared(request: pytest.FixtureRequest, cases: Cases) -> dict[str, Any]:
 # All are disambiguation and cite collapsing (helper E2's citeproc_disambiguate).
 DIFFERENT: dict[str, dict[str, str]] = {
     "chicago-notes-bibliography": {},
+    "chicago-notes-bibliography-subsequent-ibid": {},
     "chicago-author-date": {
         "C01": "given name added to disambiguate: A. Fursenko",
         "C09": "given name added to disambiguate: A. Fursenko",
@@ -311,6 +316,7 @@ DIFFERENT: dict[str, dict[str, str]] = {
 # Bibliography entries that differ, by id.
 DIFFERENT_ENTRIES: dict[str, dict[str, str]] = {
     "chicago-notes-bibliography": {},
+    "chicago-notes-bibliography-subsequent-ibid": {},
     "chicago-author-date": {"frusvi": "year suffix 1996b", "frusxi": "year suffix 1996a"},
 }
 
@@ -451,3 +457,25 @@ def test_link_bibliography_links_urls_and_link_citations_the_entries() -> None:
     [entry] = processor.bibliography(["turco1983"], [])
     urls = [i.target for i in entry.content if isinstance(i, Link)]
     assert urls == ["https://doi.org/10.1126/science.222.4630.1283"]
+
+
+def dobbs(page: str, note: int) -> ClusterRequest:
+    return ClusterRequest((CiteRequest("dobbs2008", page),), note)
+
+
+@pytest.mark.parametrize(
+    ("notes", "expected"),
+    [
+        ((1, 2), "Ibid."),
+        # a written note without citations between: no "Ibid." (as pandoc)
+        ((1, 3), "Dobbs, <i>One Minute to Midnight</i>, 50."),
+    ],
+)
+def test_ibid_counts_notes(notes: tuple[int, int], expected: str) -> None:
+    loaded, _ = load_style(
+        "chicago-notes-bibliography-subsequent-ibid.csl", FIXTURES, FIXTURES, None
+    )
+    assert loaded is not None
+    processor = CitationProcessor(loaded, references(), "en-US")
+    rendered = processor.render([dobbs("50", n) for n in notes])
+    assert model_text(rendered[1].text) == expected

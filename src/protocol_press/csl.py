@@ -289,7 +289,7 @@ class CitationProcessor:
         if split_author and citation.cites:
             author = self._author_names(citation, runs)
             citation.cites[0][adapter.ITEM_MODE] = adapter.SUPPRESS
-        marked = str(self._bibliography.cite(citation, self._missing))
+        marked = _single_punctuation(str(self._bibliography.cite(citation, self._missing)))
         known = any(not item.is_bad() for item in citation.cites)
         marked = self._quote_punctuation(marked)
         note = self.note_style and not cluster.in_note
@@ -312,13 +312,12 @@ class CitationProcessor:
         fields = {"locator": first["locator"]} if first.has_locator else {}
         probe = CitationItem(first.key, **fields)
         probe[adapter.ITEM_MODE] = adapter.CAPTURE
-        copy = Citation([probe])
+        copy = Citation([probe], note_index=citation.get("note_index"))
         copy.bibliography = self._bibliography
-        cites = self._csl.root.citation.cites if hasattr(self._csl.root.citation, "cites") else []
+        # rendered where the cite is, then forgotten: it is no cite of its own
         kept = len(self._bibliography._cites)
         self._bibliography.cite(copy, self._missing)
         del self._bibliography._cites[kept:]
-        del cites  # the same list as _cites
         names = probe.get(adapter.ITEM_NAMES)
         return _merged(self._inlines(str(names), runs, None)) if names else ()
 
@@ -344,7 +343,7 @@ class CitationProcessor:
     # ------------------------------------------------------------------ entries
 
     def _entry_inlines(self, marked: str) -> tuple[Inline, ...]:
-        inlines = self._inlines(self._quote_punctuation(marked), [], None)
+        inlines = self._inlines(self._quote_punctuation(_single_punctuation(marked)), [], None)
         if self.link_bibliography:
             inlines = tuple(_linked_urls(inlines))
         return _merged(inlines)
@@ -452,6 +451,16 @@ def _spaced_suffix(suffix: tuple[Inline, ...]) -> tuple[Inline, ...]:
     if isinstance(first, Text) and first.text[:1] and (first.text[0] in ",.;:!? "):
         return suffix
     return (Text(" "), *suffix)
+
+
+# A punctuation mark, closing marks, and the same mark again ("Ibid." + the layout's ".").
+_DOUBLED = re.compile(f"([.,;:!?])([{adapter.END}{_LINK_END}]+)\\1")
+
+
+def _single_punctuation(marked: str) -> str:
+    """citeproc-py drops a doubled punctuation mark at a seam, but not across the
+    closing of formatting or of a cite's link: drop it there too."""
+    return _DOUBLED.sub(r"\1\2", marked)
 
 
 def _without_final_period(marked: str, layout_suffix: str) -> str:

@@ -11,6 +11,8 @@ upstream as it is; ``install`` applies them all, once:
   is, so Chicago's locator label ("chap.") was dropped (P2);
 - ``initialize="false"`` was ignored: every given name became initials (P4);
 - ``page-range-format`` was not applied to a page locator (545–547, not 545–47) (P5);
+- positions counted citations, not notes: "ibid" after a note without citations,
+  and near-note by citations (a citation's ``note_index`` now counts);
 - ``cs:substitute``: a shorthand ``cs:names`` inside it (also inside a
   ``cs:choose``) takes the ``cs:name`` and ``cs:label`` of the ``cs:names`` it stands
   in for, and every variable it rendered is suppressed in the rest of the entry
@@ -180,6 +182,7 @@ def install(after: Callable[[], None] | None = None) -> list[str]:
         _numeric_locator,
         _initialize_false,
         _locator_page_ranges,
+        _note_positions,
         _substitute,
         _rich_text,
         _name_variables,
@@ -256,6 +259,45 @@ def _locator_page_ranges() -> None:
         return variable(self, item, context)
 
     Text._variable = with_page_ranges
+
+
+def _note_index(cite: Any) -> int | None:
+    index = cite.citation.get("note_index")
+    return index if isinstance(index, int) else None
+
+
+def _note_positions() -> None:
+    """ibid, ibid-with-locator and near-note count notes, not citations, when each
+    citation has a ``note_index`` (the note that holds it): "ibid" only when the
+    previous cite is in the same or the immediately preceding note (CSL 1.0.2, as
+    pandoc does); near-note within ``near-note-distance`` notes."""
+    from citeproc.model import If
+
+    position = If._position
+
+    def by_notes(self: Any, item: Any, context: Any) -> list[bool]:
+        results: list[bool] = position(self, item, context)
+        note = _note_index(item)
+        layout_context = self if context is None else context
+        if note is None or layout_context.xpath_search("./ancestor::*[self::cs:bibliography]"):
+            return results
+        cites = layout_context.get_layout().getparent().cites
+        earlier = [cite for cite in cites if _note_index(cite) is not None]
+        last = earlier[-1] if earlier else None
+        distance = int(self.get_root().citation.get("near-note-distance", "5"))
+        same_key = [_note_index(cite) for cite in earlier if cite.key == item.key]
+        for n, test in enumerate(self.get("position").split()):
+            if test in ("ibid", "ibid-with-locator") and last is not None:
+                last_note = _note_index(last)
+                adjacent = last.citation is item.citation or (
+                    last_note is not None and note - last_note <= 1
+                )
+                results[n] = results[n] and adjacent
+            elif test == "near-note":
+                results[n] = bool(same_key) and note - (same_key[-1] or 0) <= distance
+        return results
+
+    If._position = by_notes
 
 
 def _repressed(context: Any, tag: str) -> list[str]:
