@@ -428,14 +428,15 @@ def test_field_text_stays_text_and_rich_text_becomes_formatting() -> None:
             "id": "x",
             "type": "book",
             "author": [{"family": "Doe", "given": "Jane"}],
-            "title": 'Water "Days"',
+            "title": 'H<sub>2</sub>O and <i>Ships</i>: <span class="nocase">iPod</span> "days"',
             "publisher": 'R & D <script> <i>Press</i> H<sub>2</sub>O <span class="nocase">x</span>',
             "issued": {"date-parts": [[2001]]},
         }
     )
     text = model_text(cluster.text)
     # "R & D <script>" is a Text node's text: the renderer escapes it
-    assert "<i>Water “Days”</i> (R & D <script> <i>Press</i> H<sub>2</sub>O x, 2001)" in text
+    title = "<i>H<sub>2</sub>O and <i>Ships</i>: iPod “Days”</i>"  # title case, nocase kept
+    assert f"{title} (R & D <script> <i>Press</i> H<sub>2</sub>O x, 2001)" in text
     assert "R & D <script> <i>Press</i>" in model_text(entry.content)
 
 

@@ -185,6 +185,7 @@ def install(after: Callable[[], None] | None = None) -> list[str]:
         _note_positions,
         _substitute,
         _rich_text,
+        _case_by_word,
         _name_variables,
     ):
         fix()
@@ -425,6 +426,67 @@ def _rich_text() -> None:
     from citeproc.source.json import CiteProcJSON
 
     CiteProcJSON.parse_string = lambda self, string: rich_text(string)
+
+
+_WORD = re.compile(r"\S+")
+
+
+def _capital(word: str) -> str:
+    """``word`` with its first letter a capital (after an opening quote, say)."""
+    for index, character in enumerate(word):
+        if character.isalpha():
+            return word[:index] + character.upper() + word[index + 1 :]
+    return word
+
+
+def _case_by_word() -> None:
+    """title, capitalize-all and sentence case change a field's words in place:
+    citeproc-py split the text into words and joined them with spaces, which put
+    spaces around every formatting mark ("H <sub> 2 </sub> O") and lost nocase."""
+    from citeproc.model import TextCased
+    from citeproc.string import MixedString, NoCase, String
+
+    case = TextCased.case
+
+    def by_word(self: Any, text: Any, language: Any = None) -> Any:
+        text_case = self.get("text-case")
+        if not isinstance(text, MixedString) or text_case not in (
+            "title",
+            "capitalize-all",
+            "sentence",
+        ):
+            return case(self, text, language)
+        if text_case == "title" and language != "en":
+            return text
+        state = {"prev": ":", "index": 0, "upper": text.isupper()}
+
+        def change(match: re.Match[str]) -> str:
+            word = match.group(0)
+            if text_case == "capitalize-all":
+                word = _capital(word)
+            elif text_case == "title":
+                stop = word in self._stop_words and state["prev"] not in (":", ".")
+                if word.islower() and not stop:
+                    word = _capital(word)
+            else:
+                if not state["upper"] and not word.isupper():
+                    word = word.lower()
+                if state["index"] == 0:
+                    word = _capital(word)
+            state["prev"], state["index"] = word[-1], int(state["index"]) + 1
+            return word
+
+        segments = []
+        for segment in text:
+            if isinstance(segment, NoCase) or not str(segment).strip():
+                segments.append(segment)
+                if str(segment).strip() and str(segment)[-1] not in MARKS:
+                    state["prev"], state["index"] = str(segment)[-1], int(state["index"]) + 1
+            else:
+                segments.append(String(_WORD.sub(change, str(segment))))
+        return MixedString(segments)
+
+    TextCased.case = by_word
 
 
 def _name_variables() -> None:
