@@ -1,7 +1,7 @@
 """The adapters (``src/protocol_press/adapters/``) against the libraries installed.
 
-Each adapter is the only code that uses a private part of WeasyPrint, Pyphen or
-ebooklib. These tests check that each part is still there and still does what
+Each adapter is the only code that uses a private part of WeasyPrint, Pyphen,
+ebooklib or citeproc-py. These tests check that each part is still there and still does what
 the build relies on, by its effect on a small document. A failure names the
 library and its installed version: read the adapter, then the library's changes,
 and fix the adapter or the version bound in pyproject.toml.
@@ -42,7 +42,7 @@ def changed(library: str, what: str) -> str:
     """The message of a failure: which library, at which version, no longer does what."""
     return (
         f"{library} {version(library)} no longer {what}; "
-        f"see src/protocol_press/adapters/{library.lower()}.py"
+        f"see src/protocol_press/adapters/{library.lower().replace('-', '_')}.py"
     )
 
 
@@ -348,3 +348,121 @@ def test_ebooklib_metadata_table_holds_only_what_the_book_set() -> None:
     assert titles == [("title", "The Title")], changed(
         "ebooklib", f"keeps titles as EpubBook.metadata[DC]['title'] entries (got {titles})"
     )
+
+
+# ----------------------------------------------------------------- citeproc-py
+
+CITEPROC_PARTS = [
+    ("citeproc.source", "Locator"),
+    ("citeproc.source", "CitationItem"),
+    ("citeproc.source.json", "CiteProcJSON.parse_string"),
+    ("citeproc.model", "If._is_numeric"),
+    ("citeproc.model", "Name.initialize"),
+    ("citeproc.model", "Text._variable"),
+    ("citeproc.model", "Text._process"),
+    ("citeproc.model", "Names.process"),
+    ("citeproc.model", "Substitute.render"),
+    ("citeproc.model", "Layout.render_citation"),
+    ("citeproc.model", "CitationStylesElement.get_layout"),
+    ("citeproc.frontend", "CitationStylesBibliography.sort"),
+    ("citeproc.frontend", "CitationStylesBibliography.bibliography"),
+    ("citeproc", "NAMES"),
+    ("citeproc", "VARIABLES"),
+]
+
+
+@pytest.mark.parametrize(("module", "name"), CITEPROC_PARTS)
+def test_citeproc_py_keeps_the_parts_the_fixes_replace(module: str, name: str) -> None:
+    import importlib
+
+    found: Any = importlib.import_module(module)
+    for part in name.split("."):
+        found = getattr(found, part, None)
+        assert found is not None, changed("citeproc-py", f"has {module}.{name}")
+
+
+CITEPROC_STYLE = """<?xml version="1.0" encoding="utf-8"?>
+<style xmlns="http://purl.org/net/xbiblio/csl" version="1.0" class="note"
+       page-range-format="chicago-16">
+  <info><title>Adapter probe</title><id>probe</id>
+    <updated>2026-01-01T00:00:00+00:00</updated></info>
+  <macro name="author">
+    <names variable="author">
+      <name and="text" initialize-with=". " initialize="false"/>
+      <label form="short" prefix=", "/>
+      <substitute><choose><if type="book"><names variable="editor"/></if></choose></substitute>
+    </names>
+  </macro>
+  <citation><layout suffix=".">
+    <group delimiter=", ">
+      <text macro="author"/>
+      <text variable="title" font-style="italic"/>
+      <names variable="editor"><label form="verb-short" suffix=" "/><name/></names>
+      <group delimiter=" ">
+        <choose><if is-numeric="locator"><label variable="locator" form="short"/></if></choose>
+        <text variable="locator"/>
+      </group>
+      <choose><if position="ibid"><text value="IBID"/></if></choose>
+    </group>
+  </layout></citation>
+</style>
+"""
+
+
+def _citeproc_cites(*cites: tuple[str, str, str]) -> list[str]:
+    """Each cite (key, locator label, locator) rendered in turn, as the adapter's marks."""
+    from citeproc import (
+        Citation,
+        CitationItem,
+        CitationStylesBibliography,
+        CitationStylesStyle,
+        Locator,
+    )
+    from citeproc.source.json import CiteProcJSON
+
+    from protocol_press.adapters import citeproc_py
+
+    citeproc_py.install()
+    source = CiteProcJSON(
+        [
+            {
+                "id": "ed",
+                "type": "book",
+                "title": "A <i>Rich</i> & Title",
+                "editor": [
+                    {"family": "May", "given": "Ernest R."},
+                    {"family": "Doe", "given": "Jo"},
+                ],
+            }
+        ]
+    )
+    style = CitationStylesStyle(io.BytesIO(CITEPROC_STYLE.encode()), validate=False)
+    bibliography = CitationStylesBibliography(style, source, citeproc_py.MARKUP)
+    citations = []
+    for key, label, locator in cites:
+        citation = Citation([CitationItem(key, locator=Locator(label, locator))])
+        bibliography.register(citation)
+        citations.append(citation)
+    return [str(bibliography.cite(citation, lambda item: "?")) for citation in citations]
+
+
+def test_citeproc_py_fixes_take_effect() -> None:
+    from protocol_press.adapters.citeproc_py import END, ITALIC
+
+    first, again, chapter = _citeproc_cites(
+        ("ed", "page", "545-547"), ("ed", "page", "545-547"), ("ed", "chapter", "3")
+    )
+    # cs:substitute: the editors with the author's name options and label, once;
+    # initialize="false" keeps given names; rich text and "&" in the field.
+    assert first.startswith("Ernest R. May and Jo Doe, eds., "), changed(
+        "citeproc-py", f"renders cs:substitute through Names.process/Substitute.render ({first})"
+    )
+    assert f"{ITALIC}A {ITALIC}Rich{END} & Title{END}" in first, changed(
+        "citeproc-py", f"reads CSL-JSON strings with CiteProcJSON.parse_string ({first})"
+    )
+    assert "ed. " not in first, changed("citeproc-py", "suppresses substituted names")
+    # page-range-format on a page locator; an equal locator is ibid.
+    assert first.endswith("545–47."), changed("citeproc-py", f"formats locators ({first})")
+    assert again.endswith("IBID."), changed("citeproc-py", f"compares Locators ({again})")
+    # is-numeric="locator" tests the locator.
+    assert ", chap. 3, " in chapter, changed("citeproc-py", f"tests is-numeric ({chapter})")
