@@ -4,8 +4,9 @@ markdown-it-py (CommonMark) with the Pandoc extensions this tool supports:
 footnotes (``[^label]``, multi-paragraph, inline ``^[...]``), ``~~deleted~~``,
 bracketed spans with attributes (``[text]{.class lang=ru}``), fenced divs
 (``::: {.class}``), heading attributes (``# Title {#id}``), pipe tables, images
-(alone in a paragraph: a figure) and smart punctuation. A bracket that is not a
-link stays literal, so editorial brackets like ``[trade]`` survive.
+(alone in a paragraph: a figure), smart punctuation and Pandoc's citations
+(``[see @key, 45]``, ``@key [45]``: :mod:`citesyntax`). A bracket that is neither a
+link nor a citation stays literal, so editorial brackets like ``[trade]`` survive.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from mdit_py_plugins.container import container_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 
 from . import rawhtml
+from .citesyntax import citation_plugin, split_locator
 from .diagnostics import Diagnostic, SourcePos, error, has_errors, warning
 from .model import (
     TEMPLATE_IDS,
@@ -33,6 +35,8 @@ from .model import (
     BlockQuote,
     BulletList,
     Chapter,
+    Cite,
+    CiteItem,
     Code,
     CodeBlock,
     Deleted,
@@ -91,6 +95,7 @@ def make_markdown() -> MarkdownIt:
     md.use(footnote_plugin, inline=True, move_to_end=False, always_match_refs=True)
     md.use(attrs_plugin, spans=True, after=("image", "code_inline", "span_close"))
     md.use(container_plugin, name="div", validate=_is_div_opener)
+    md.use(citation_plugin)
     return md
 
 
@@ -368,8 +373,10 @@ class _Builder:
         self.result.diagnostics.append(warning(pos, code, message, hint))
 
     def container_inline(self, opener: Token, inner: Sequence[Token]) -> Inline:
-        children = tuple(self.inlines(inner))
         kind = opener.type
+        if kind == "cite_open":
+            return self.cite(opener, inner)
+        children = tuple(self.inlines(inner))
         if kind == "em_open":
             return Emphasis(children)
         if kind == "strong_open":
@@ -385,6 +392,38 @@ class _Builder:
             target = unquote(href) if href.startswith("#") else href
             return Link(children, target, title, self.locate(target, self._line))
         return Span(children, Attrs())
+
+    def cite(self, opener: Token, inner: Sequence[Token]) -> Cite:
+        """A citation: its items, each with its prefix, and its suffix split into the
+        locator's label, the locator and the rest (pandoc's citeproc rules)."""
+        written = str(opener.meta["written"])
+        pos = self.locate(written.split("\n", 1)[0], self._line)
+        items = tuple(
+            self.cite_item(tokens[0], tokens[1:-1], written, pos) for tokens in _children(inner)
+        )
+        return Cite(items, pos, bool(opener.meta["author_in_text"]), written)
+
+    def cite_item(
+        self, opener: Token, inner: Sequence[Token], written: str, cite_pos: SourcePos
+    ) -> CiteItem:
+        prefix, suffix = (tuple(self.inlines(part[1:-1])) for part in _children(inner))
+        offset = int(opener.meta["offset"])
+        before = written[:offset]
+        if "\n" in before:
+            line = cite_pos.line - self.source.first_line + 1 + before.count("\n")
+            pos = self.locate(written[offset:].split("\n", 1)[0], line)
+        else:
+            pos = replace(cite_pos, col=cite_pos.col + offset)
+        located = split_locator(suffix)
+        return CiteItem(
+            key=str(opener.meta["key"]),
+            pos=pos,
+            prefix=prefix,
+            suffix=located.rest,
+            locator=located.locator,
+            label=located.label,
+            suppress_author=bool(opener.meta["suppress_author"]),
+        )
 
     def leaf_inline(self, token: Token) -> Inline | None:
         kind = token.type
@@ -499,6 +538,15 @@ def _matching_close(tokens: Sequence[Token], index: int) -> int:
         if depth == 0:
             return end
     return len(tokens) - 1
+
+
+def _children(tokens: Sequence[Token]) -> Iterator[Sequence[Token]]:
+    """Each top-level container among ``tokens``, its opener and closer included."""
+    index = 0
+    while index < len(tokens):
+        end = _matching_close(tokens, index)
+        yield tokens[index : end + 1]
+        index = end + 1
 
 
 def _only_text(nodes: Sequence[Inline]) -> bool:
