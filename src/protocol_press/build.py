@@ -20,12 +20,16 @@ from typing import TYPE_CHECKING, Any
 
 from .assets import collect_assets
 from .cache import BuildInputs, read_inputs, record_build
-from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, warning
+from .citations import citation_files, resolve_citations
+from .csl import load_style
+from .diagnostics import Diagnostic, ManuscriptError, Severity, SourcePos, has_errors, warning
+from .editioncite import suggested_citation
 from .editions import Editions, early_workers, lay_out_editions
 from .layout.workers import default_jobs
 from .metadata import parse_metadata
 from .model import (
     Document,
+    Inline,
     Metadata,
     ParsedManuscript,
     PrintOptions,
@@ -164,8 +168,10 @@ def _stages_after_reading(
     found = _Findings(manuscript.warnings, run.all_problems)
     with run.stages("parse"):
         metadata, parsed = _parse(manuscript, found)
+    with run.stages("cite"):
+        parsed, suggested = _cite(manuscript, metadata, parsed, found)
     with run.stages("transform"):
-        publication = _transform(manuscript, metadata, parsed, found)
+        publication = _transform(manuscript, metadata, parsed, suggested, found)
     if publication is None or found.has_errors():  # (only when going on past errors)
         raise ManuscriptError(found.diagnostics)
     size = _exact_size(manuscript, publication)
@@ -241,14 +247,36 @@ def _parse(manuscript: Manuscript, found: _Findings) -> tuple[Metadata, ParsedMa
     return metadata, parse_manuscript(manuscript)
 
 
-def _transform(
+def _cite(
     manuscript: Manuscript, metadata: Metadata, parsed: ParsedManuscript, found: _Findings
+) -> tuple[ParsedManuscript, tuple[Inline, ...]]:
+    """The citations rendered, the works cited placed (stage 3, ``citations``), and
+    the edition's own suggested citation in the same style, for the imprint."""
+    base, settings = manuscript.folder or manuscript.root, metadata.citations
+    style, problems = load_style(settings.csl, base, manuscript.root, settings.csl_pos)
+    cited, more = resolve_citations(parsed, metadata, style, base, manuscript.root)
+    problems += more
+    if has_errors(problems):
+        found.refused(ManuscriptError(problems))
+    else:
+        found.diagnostics += problems
+    suggested = suggested_citation(metadata, manuscript.name, style) if style else ()
+    return cited, suggested
+
+
+def _transform(
+    manuscript: Manuscript,
+    metadata: Metadata,
+    parsed: ParsedManuscript,
+    suggested: tuple[Inline, ...],
+    found: _Findings,
 ) -> Publication | None:
     """The document (notes numbered, ids given, links checked), its images and styles;
     None if the document has errors (which ``found`` keeps)."""
     document: Document | None = None
     try:
         document, warnings = build_document(metadata, parsed)
+        document = replace(document, citation=suggested)
         found.diagnostics += warnings
     except ManuscriptError as refusal:
         found.refused(refusal)
@@ -329,6 +357,8 @@ def _inputs(manuscript: Manuscript, publication: Publication) -> BuildInputs:
     """What the build read: the manuscript's files (and its folder), images, styles."""
     files = [source.path for source in manuscript.sources]
     files += [asset.source for asset in publication.assets.values()]
+    settings = publication.document.metadata.citations
+    files += citation_files(settings, manuscript.folder or manuscript.root)
     trees = list(publication.styles.folders)
     if manuscript.folder is not None:
         files.append(manuscript.folder / METADATA_FILE)

@@ -28,6 +28,7 @@ from .model import (
     Paragraph,
     Plain,
     Text,
+    bibliography_anchors,
     is_html_id,
     paragraph_anchors,
     plain_text,
@@ -117,7 +118,8 @@ def anchor_ids(chapters: Sequence[Chapter], notes: Sequence[Note]) -> set[str]:
     """Every id a link may point at: chapters, numbered paragraphs, and every element
     the author gave an id."""
     written = {i for i, _ in explicit_ids(chapters, notes)}
-    return {c.id for c in chapters} | set(paragraph_anchors(chapters)) | written
+    made = {*paragraph_anchors(chapters), *bibliography_anchors(chapters)}
+    return {c.id for c in chapters} | made | written
 
 
 # -------------------------------------------------------------------- links

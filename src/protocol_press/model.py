@@ -335,6 +335,29 @@ class HtmlBlock:
     kind: ClassVar[str] = "htmlblock"
 
 
+@dataclass(frozen=True, slots=True)
+class BibliographyEntry:
+    """One work in the list of works cited; ``id`` is its anchor (``ref-key``)."""
+
+    id: str
+    children: tuple[Inline, ...]
+    kind: ClassVar[str] = "biblioentry"
+
+
+@dataclass(frozen=True, slots=True)
+class Bibliography:
+    """The list of works cited, as the citation style sorts and formats it, placed where
+    the manuscript's ``::: {#refs}`` div stands (``attrs`` are the div's) or at the end.
+    ``label`` names the list for assistive technology when the chapter around it is not
+    itself the bibliography."""
+
+    entries: tuple[BibliographyEntry, ...]
+    pos: SourcePos
+    attrs: Attrs = field(default_factory=Attrs)
+    label: str = ""
+    kind: ClassVar[str] = "bibliography"
+
+
 Block = (
     Paragraph
     | Heading
@@ -348,6 +371,7 @@ Block = (
     | Div
     | Plain
     | HtmlBlock
+    | Bibliography
 )
 
 # Ids the templates give to the parts and their titles (templates/parts/*.html).
@@ -561,11 +585,13 @@ class Document:
     metadata: Metadata
     chapters: tuple[Chapter, ...]
     note_series: tuple[NoteSeries, ...] = ()
+    # How to cite the edition, for its imprint (``editioncite``): set by the build.
+    citation: tuple[Inline, ...] = ()
 
 
 # ------------------------------------------------------------------- walking
 
-Node = Inline | Block | ListItem | TableCell | CiteItem | Note | Chapter
+Node = Inline | Block | ListItem | TableCell | CiteItem | BibliographyEntry | Note | Chapter
 
 
 @dataclass(frozen=True, slots=True)
@@ -651,6 +677,7 @@ _NODE_TYPES = (
     Text, SoftBreak, LineBreak, Code, Emphasis, Strong, Deleted, Span, Link, Image, NoteRef,
     HtmlInline, Cite, CiteItem, Paragraph, Heading, BlockQuote, ListItem, BulletList,
     OrderedList, CodeBlock, ThematicBreak, TableCell, Table, Figure, Div, Plain, HtmlBlock,
+    Bibliography, BibliographyEntry,
 )  # fmt: skip
 # The same, for a test of a value's exact type (the model's classes have no subclasses).
 _NODE_TYPE_SET: frozenset[type] = frozenset(_NODE_TYPES)
@@ -693,6 +720,13 @@ def paragraph_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
         for paragraph in counted_paragraphs(chapter.blocks):
             if paragraph.anchor:
                 yield paragraph.anchor
+
+
+def bibliography_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
+    """The ids the citation stage gave the works cited (``ref-kramer1993``)."""
+    for node in descendants(tuple(c.blocks for c in chapters)):
+        if isinstance(node, BibliographyEntry):
+            yield node.id
 
 
 def document_notes(document: Document) -> list[Note]:

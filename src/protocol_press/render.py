@@ -30,6 +30,7 @@ from .cache import compiled_dir
 from .checks import explicit_ids
 from .diagnostics import ToolError
 from .model import (
+    BibliographyEntry,
     Chapter,
     Document,
     Heading,
@@ -333,6 +334,8 @@ def _ids_in_chapter(chapter: Chapter) -> Iterator[str]:
             yield node.ref_id
         elif isinstance(node, Paragraph) and node.anchor:
             yield node.anchor
+        elif isinstance(node, BibliographyEntry):
+            yield node.id
     yield from (element_id for element_id, _ in explicit_ids([chapter]))
 
 
@@ -419,6 +422,7 @@ class Renderer:
             "labels": self.context.labels,
             "parts": self.parts,
             "start_part": start_of_reading(self.parts),
+            "bibliography_parts": [p for p in self.parts if p.epub_type == "bibliography"],
             "toc": self.toc,
             "href": self.href,
             "link_href": self.link_href,

@@ -44,6 +44,7 @@ from .model import (
     Table,
     TableCell,
     Text,
+    bibliography_anchors,
     paragraph_anchors,
     plain_text,
     slugify,
@@ -258,7 +259,7 @@ def book_ids(chapters: Sequence[Chapter], notes: Iterable[Note]) -> set[str]:
     """The ids the tool itself gives: parts, chapter titles, numbered paragraphs, notes,
     note references."""
     ids = set(TEMPLATE_IDS) | {f"{c.id}-title" for c in chapters}
-    ids |= set(paragraph_anchors(chapters))
+    ids |= {*paragraph_anchors(chapters), *bibliography_anchors(chapters)}
     for note in notes:
         ids |= {note.id, *note.ref_ids(), *note.footnote_ids()}
         ids |= {f"{note.series}-notes", f"{note.series}-notes-title"}

@@ -1,0 +1,259 @@
+"""Citations end to end: a Pandoc manuscript built by protocol-press against the same
+file run through pandoc 3.9's citeproc, case by case.
+
+``fixtures/cited/cases.md`` holds 36 citation forms, one paragraph each (C01-C36),
+two of them in written footnotes, with ``nocite``, ``link-citations`` and a
+``::: {#refs}`` div. Each case is compared as a reader sees it: the paragraph's
+text with every note reference replaced by the note's text, italics kept, links
+and note numbers dropped. The bibliography is compared entry by entry, in order.
+The references are real publications; their locators are test values.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pypandoc
+import pytest
+from lxml import html
+
+from protocol_press.citations import resolve_citations
+from protocol_press.csl import CslStyle, load_style
+from protocol_press.metadata import parse_metadata
+from protocol_press.model import (
+    Bibliography,
+    Document,
+    Emphasis,
+    Inline,
+    Metadata,
+    Note,
+    NoteRef,
+    Paragraph,
+    Text,
+    descendants,
+)
+from protocol_press.parser import parse_manuscript
+from protocol_press.reader import read_manuscript
+from protocol_press.transform import build_document
+from repo_paths import FIXTURES
+
+CITED = FIXTURES / "cited"
+NOTE_STYLE = "chicago-notes-bibliography"
+AUTHOR_DATE = "chicago-author-date"
+_CASE = re.compile(r"^(C\d\d)\.")
+
+# Cases in which protocol-press's text still differs from pandoc's, per style and
+# bibliography format, with why. A case that starts to agree fails the test below,
+# so that this list stays true.
+KNOWN_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
+    (NOTE_STYLE, "refs.json"): {},
+    (AUTHOR_DATE, "refs.json"): {},
+    (NOTE_STYLE, "refs.bib"): {},
+}
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """What a reader sees of a cited manuscript: each case's text and the works cited."""
+
+    cases: dict[str, str]
+    bibliography: list[tuple[str, str]]
+
+
+def manuscript_copy(tmp_path: Path, style: str, references: str) -> Path:
+    """cases.md with its references and a style, in a folder of its own."""
+    folder = tmp_path / "book"
+    folder.mkdir()
+    shutil.copy(CITED / references, folder / references)
+    text = (CITED / "cases.md").read_text(encoding="utf-8")
+    settings = f"bibliography: {references}\ncsl: {style}\n"
+    (folder / "cases.md").write_text(text.replace("---\n", "---\n" + settings, 1), "utf-8")
+    return folder / "cases.md"
+
+
+# ------------------------------------------------------------------ pandoc
+
+
+def pandoc_rendering(manuscript: Path, style: str) -> Rendering:
+    style_file = load_style(style, manuscript.parent, manuscript.parent, None)[0]
+    assert style_file is not None
+    out = subprocess.run(
+        [
+            pypandoc.get_pandoc_path(),
+            manuscript.name,
+            "--citeproc",
+            "--csl",
+            str(style_file.path),
+            "-t",
+            "html",
+            "--wrap=none",
+        ],
+        cwd=manuscript.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tree = html.fromstring(f"<div>{out}</div>")
+    notes = {li.get("id"): li for li in tree.findall(".//section[@id='footnotes']/ol/li")}
+    cases = {}
+    for p in tree.findall("./p"):
+        match = _CASE.match(p.text_content())
+        if match:
+            cases[match.group(1)] = _pandoc_text(p, notes)
+    entries = [
+        (div.get("id"), _pandoc_text(div, notes)) for div in tree.findall(".//div[@id='refs']/div")
+    ]
+    return Rendering(cases, entries)
+
+
+def _pandoc_text(element: html.HtmlElement, notes: dict[str, html.HtmlElement]) -> str:
+    parts: list[str] = [element.text or ""]
+    for child in element:
+        if child.get("class") == "footnote-ref":
+            note = notes[child.get("href", "#")[1:]]
+            parts.append("[" + _pandoc_text(note, {}).strip() + "]")
+        elif child.get("class") == "footnote-back":
+            pass
+        elif child.tag in ("em", "i"):
+            parts.append("<i>" + _pandoc_text(child, notes) + "</i>")
+        else:
+            parts.append(_pandoc_text(child, notes))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+# ------------------------------------------------------------ protocol-press
+
+
+def cited_document(manuscript: Path) -> Document:
+    """The manuscript read, parsed, cited and transformed, as a build does."""
+    read = read_manuscript(manuscript)
+    metadata, _ = parse_metadata(read.metadata, read.metadata_pos, read.metadata_keys)
+    parsed, problems = resolve_citations(
+        parse_manuscript(read), metadata, style_of(metadata), read.root, read.root
+    )
+    assert not problems, [str(p) for p in problems]
+    return build_document(metadata, parsed)[0]
+
+
+def style_of(metadata: Metadata) -> CslStyle:
+    style, problems = load_style(metadata.citations.csl, CITED, CITED, None)
+    assert style is not None, problems
+    return style
+
+
+def our_rendering(document: Document) -> Rendering:
+    notes = {(n.series, n.number): n for s in document.note_series for n in s.notes}
+    cases = {}
+    entries: list[tuple[str, str]] = []
+    for chapter in document.chapters:
+        for node in descendants(chapter.blocks):
+            if isinstance(node, Paragraph):
+                text = _our_text(node.children, notes)
+                match = _CASE.match(text)
+                if match:
+                    cases[match.group(1)] = text
+            elif isinstance(node, Bibliography):
+                entries += [(e.id, _our_text(e.children, notes)) for e in node.entries]
+    return Rendering(cases, entries)
+
+
+def _our_text(nodes: Iterable[Inline], notes: dict[tuple[str, int], Note]) -> str:
+    parts: list[str] = []
+    for node in nodes:
+        if isinstance(node, Text):
+            parts.append(node.text)
+        elif isinstance(node, NoteRef):
+            note = notes[(node.series, node.number)]
+            body = " ".join(
+                _our_text(b.children, notes) for b in note.children if isinstance(b, Paragraph)
+            )
+            parts.append("[" + body.strip() + "]")
+        elif isinstance(node, Emphasis):
+            parts.append("<i>" + _our_text(node.children, notes) + "</i>")
+        elif hasattr(node, "children"):
+            parts.append(_our_text(node.children, notes))
+    return "".join(parts)
+
+
+def normalized(text: str) -> str:
+    """Spaces as spaces (pandoc and the typography stage differ in no-break spaces)."""
+    return re.sub(r"[\s\u00a0\u202f\u2009]+", " ", text).strip()
+
+
+# ------------------------------------------------------------------- tests
+
+
+def compared(tmp_path: Path, style: str, references: str) -> tuple[dict[str, str], Rendering]:
+    """Per case, whether protocol-press agrees with pandoc ('' when it does, else both)."""
+    manuscript = manuscript_copy(tmp_path, style, references)
+    theirs = pandoc_rendering(manuscript, style)
+    ours = our_rendering(cited_document(manuscript))
+    assert sorted(ours.cases) == sorted(theirs.cases)
+    verdicts = {}
+    for case, expected in theirs.cases.items():
+        got = ours.cases[case]
+        same = normalized(got) == normalized(expected)
+        verdicts[case] = "" if same else f"pandoc: {expected}\nours:   {got}"
+    return verdicts, theirs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("style", "references"),
+    [(NOTE_STYLE, "refs.json"), (AUTHOR_DATE, "refs.json"), (NOTE_STYLE, "refs.bib")],
+)
+def test_citations_agree_with_pandoc_case_by_case(
+    tmp_path: Path, style: str, references: str
+) -> None:
+    verdicts, _ = compared(tmp_path, style, references)
+    known = KNOWN_DIFFERENCES[(style, references)]
+    differing = {case for case, verdict in verdicts.items() if verdict}
+    unexpected = {case: verdicts[case] for case in sorted(differing - set(known))}
+    assert not unexpected, "\n\n".join(f"{c}\n{v}" for c, v in unexpected.items())
+    now_agreeing = set(known) - differing
+    assert not now_agreeing, f"now identical to pandoc, drop from KNOWN_DIFFERENCES: {now_agreeing}"
+    assert len(verdicts) - len(differing) >= 20
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("style", "references"),
+    [(NOTE_STYLE, "refs.json"), (AUTHOR_DATE, "refs.json"), (NOTE_STYLE, "refs.bib")],
+)
+def test_bibliography_agrees_with_pandoc(tmp_path: Path, style: str, references: str) -> None:
+    manuscript = manuscript_copy(tmp_path, style, references)
+    theirs = pandoc_rendering(manuscript, style).bibliography
+    ours = our_rendering(cited_document(manuscript)).bibliography
+    assert [i for i, _ in ours] == [i for i, _ in theirs]
+    for (key, got), (_, expected) in zip(ours, theirs, strict=True):
+        assert normalized(got) == normalized(expected), key
+
+
+def test_an_unknown_key_is_an_error_with_the_closest_keys(tmp_path: Path) -> None:
+    manuscript = manuscript_copy(tmp_path, NOTE_STYLE, "refs.json")
+    text = manuscript.read_text(encoding="utf-8") + "\nC99. Misspelt [@fursenko1979, 3].\n"
+    manuscript.write_text(text, encoding="utf-8")
+    read = read_manuscript(manuscript)
+    metadata, _ = parse_metadata(read.metadata, read.metadata_pos, read.metadata_keys)
+    style = style_of(metadata)
+    _, problems = resolve_citations(parse_manuscript(read), metadata, style, read.root, read.root)
+    [problem] = [p for p in problems if p.code == "citation-unknown"]
+    assert problem.pos.line == len(text.splitlines())
+    assert "fursenko1979" in problem.message
+    assert "@fursenko1997" in problem.hint
+
+
+def test_a_citation_without_a_bibliography_is_an_error(tmp_path: Path) -> None:
+    manuscript = tmp_path / "book.md"
+    manuscript.write_text("---\ntitle: T\nlang: en\n---\n\nAs shown [@kramer1993, 42].\n")
+    read = read_manuscript(manuscript)
+    metadata, _ = parse_metadata(read.metadata, read.metadata_pos, read.metadata_keys)
+    style = style_of(metadata)
+    _, problems = resolve_citations(parse_manuscript(read), metadata, style, read.root, read.root)
+    assert {p.code for p in problems} >= {"citation-no-bibliography"}
