@@ -20,6 +20,7 @@ from typing import Any
 from bibtexparser import model as bibmodel
 from bibtexparser.entrypoint import parse_string
 
+from protocol_press.csljson import edtf_date, extract_particles
 from protocol_press.diagnostics import Diagnostic, SourcePos, error
 from protocol_press.latex_text import (
     BIBSTRINGS,
@@ -34,11 +35,12 @@ from protocol_press.latex_text import (
 )
 
 KNOWN_DIFFERENCES = (
-    "The extended name format (family=…, given=…) is read as an ordinary name.",
-    "Unknown LaTeX commands vanish with their arguments (as pandoc's reader does), "
-    "but math ($…$) is kept as written text.",
-    "Only the biblatex localisation keys historians' files use are resolved "
-    "(thesis types, report types, series keys); others stay as written.",
+    "biblatex's extended name format (family=…, given=…) is read as an ordinary name.",
+    "LaTeX commands outside the common set (accents, symbols, \\emph, \\textbf, \\textsc, "
+    "\\textsuperscript, \\enquote, \\url, …) vanish with their arguments, as raw LaTeX "
+    "does in pandoc, even where pandoc knows them (\\par gives a space, not a paragraph).",
+    "Only the biblatex localisation keys a historian's file uses are resolved (thesis and "
+    "report types, series, publication states); others stay as written.",
 )
 
 
@@ -603,7 +605,7 @@ def _name_list(
         _person(_space_after_initials(part), options, bibtex)
         for part in split_top_level(nodes, " and ")
     ]
-    return [person for person in people if person]
+    return [extract_particles(person) for person in people if person]
 
 
 def _space_after_initials(nodes: list[Node]) -> list[Node]:
@@ -732,37 +734,6 @@ def _date(fields: _Fields, name: str, old_prefix: str) -> dict[str, Any] | None:
         if parsed is not None:
             return parsed
     return _old_date(fields, old_prefix)
-
-
-EDTF_PART = re.compile(r"(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T[\d:]+Z?)?")
-
-
-def edtf_date(text: str) -> dict[str, Any] | None:
-    """A BibLaTeX (EDTF) date as citeproc reads it: ``1993``, ``1993-10-05``,
-    ``1993-23`` (a season), ranges ``1990/1991`` (an empty end is year 0, ``..``
-    is refused), ``~`` anywhere for circa, ``?`` and ``%`` dropped, a time ignored,
-    a year before 1 shifted by one (``-0044`` is 45 BC, year -45)."""
-    circa = "~" in text
-    pieces = text.strip().replace("~", "").replace("?", "").replace("%", "").split("/")
-    if len(pieces) > 2:
-        return None
-    parts: list[list[int]] = []
-    for piece in pieces:
-        piece = piece.strip()
-        if piece == "" and len(pieces) == 2:
-            parts.append([0])
-            continue
-        match = EDTF_PART.fullmatch(piece)
-        if match is None:
-            return None
-        numbers = [int(group) for group in match.groups() if group is not None]
-        if numbers[0] <= 0:
-            numbers[0] -= 1
-        parts.append(numbers)
-    date: dict[str, Any] = {"date-parts": parts}
-    if circa:
-        date["circa"] = True
-    return date
 
 
 def _old_date(fields: _Fields, prefix: str) -> dict[str, Any] | None:
@@ -985,12 +956,21 @@ def _series(fields: _Fields) -> tuple[Node, ...] | None:
     series = fields.title("series")
     if series is None:
         return None
-    if len(series) == 1 and isinstance(series[0], str):
-        text = series[0]
-        if re.fullmatch(r"-?\d+", text):
-            return (f"{_ordinal(text)} {LOCALISATION_KEYS['jourser']}",)
-        return (" ".join(LOCALISATION_KEYS.get(word.lower(), word) for word in text.split(" ")),)
-    return series
+    if len(series) == 1 and isinstance(series[0], str) and re.fullmatch(r"-?\d+", series[0]):
+        return (f"{_ordinal(series[0])} {LOCALISATION_KEYS['jourser']}",)
+    return tuple(
+        " ".join(_localised(word) for word in node.split(" ")) if isinstance(node, str) else node
+        for node in series
+    )
+
+
+def _localised(word: str) -> str:
+    """A biblatex key (``newseries``) in words, capitalised when the key was (pandoc
+    sentence-cases the series before it resolves the key)."""
+    words = LOCALISATION_KEYS.get(word.lower())
+    if words is None:
+        return word
+    return words[0].upper() + words[1:] if word[:1].isupper() else words
 
 
 def _ordinal(number: str) -> str:
@@ -1063,9 +1043,7 @@ def _notes(fields: _Fields) -> dict[str, Any]:
     notes = _concat_with(".", [note, addendum])
     status = fields.rich("pubstate")
     if status is not None:
-        status = tuple(
-            LOCALISATION_KEYS.get(node, node) if isinstance(node, str) else node for node in status
-        )
+        status = tuple(_localised(node) if isinstance(node, str) else node for node in status)
     return {
         "note": render_csl(notes) if notes else None,
         "annote": _csl(fields.rich("annotation") or fields.rich("annote")),

@@ -15,8 +15,6 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from protocol_press.biblatex import edtf_date
-
 UPPERCASE_VARIABLES = frozenset(("url", "doi", "isbn", "issn", "pmid", "pmcid"))
 DATE_VARIABLES = frozenset(
     ("accessed", "available-date", "event-date", "issued", "original-date", "submitted")
@@ -58,10 +56,68 @@ def _value(name: str, value: Any, markdown: bool) -> Any:
 
 
 def _name(person: Mapping[str, Any], markdown: bool) -> dict[str, Any]:
-    return {
-        str(key).lower(): value if isinstance(value, bool) else str(value)
+    """A name as citeproc reads it from CSL: apostrophes typographic, particles and
+    a suffix after a comma in ``given`` split off."""
+    name = {
+        str(key).lower(): value if isinstance(value, bool) else str(value).replace("'", "’")
         for key, value in person.items()
     }
+    return extract_particles(name)
+
+
+PARTICLE_PUNCTUATION = "'’-\u2013."
+
+
+def _is_particle(word: str) -> bool:
+    return all(char.islower() or char in PARTICLE_PUNCTUATION for char in word)
+
+
+def extract_particles(name: dict[str, Any]) -> dict[str, Any]:
+    """citeproc's extractParticles: a suffix after a comma in ``given``, lowercase
+    words before the family name (``von Neumann``, ``d’Estaing``) as its
+    non-dropping particle, lowercase words after the given names as a dropping one."""
+    name = dict(name)
+    given, family = name.get("given"), name.get("family")
+    if isinstance(given, str) and "suffix" not in name:
+        if len(given) > 1 and given.startswith('"') and given.endswith('"'):
+            name["given"] = given = given[1:-1]
+        elif "," in given and not given.startswith(",") and not given.endswith(","):
+            first, rest = given.split(",", 1)
+            name["given"] = given = first
+            if rest.startswith("!"):
+                name["comma-suffix"] = True
+                rest = rest[1:]
+            name["suffix"] = rest.strip()
+    if isinstance(given, str) and "dropping-particle" not in name:
+        words = given.split()
+        index = next((i for i, word in enumerate(words) if _is_particle(word)), len(words))
+        if 0 < index < len(words) and all(_is_particle(word) for word in words[index:]):
+            name["given"] = " ".join(words[:index])
+            name["dropping-particle"] = " ".join(words[index:])
+    if isinstance(family, str) and "non-dropping-particle" not in name:
+        _split_family(name, family)
+    return name
+
+
+def _split_family(name: dict[str, Any], family: str) -> None:
+    # citeproc keeps a "quoted" family name whole, but pandoc reads an item twice on
+    # its way to -t csljson, so the second reading splits it all the same.
+    if len(family) > 1 and family.startswith('"') and family.endswith('"'):
+        family = family[1:-1]
+        name["family"] = family
+    words = family.split()
+    count = 0
+    while count < len(words) and _is_particle(words[count]):
+        count += 1
+    if 0 < count < len(words):
+        name["family"] = " ".join(words[count:])
+        name["non-dropping-particle"] = " ".join(words[:count])
+    elif count == 0:
+        pieces = re.split(f"[{re.escape(PARTICLE_PUNCTUATION)}]", family)
+        if len(pieces) == 2 and _is_particle(pieces[0]):
+            mark = family[len(pieces[0])]
+            name["family"] = pieces[1]
+            name["non-dropping-particle"] = pieces[0] + mark
 
 
 def normalize_date(value: Any) -> Any:
@@ -87,6 +143,37 @@ def normalize_date(value: Any) -> Any:
     else:
         date = {"date-parts": []}
     if value.get("circa") in (True, 1, "true", "1"):
+        date["circa"] = True
+    return date
+
+
+EDTF_PART = re.compile(r"(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T[\d:]+Z?)?")
+
+
+def edtf_date(text: str) -> dict[str, Any] | None:
+    """A BibLaTeX (EDTF) date as citeproc reads it: ``1993``, ``1993-10-05``,
+    ``1993-23`` (a season), ranges ``1990/1991`` (an empty end is year 0, ``..``
+    is refused), ``~`` anywhere for circa, ``?`` and ``%`` dropped, a time ignored,
+    a year before 1 shifted by one (``-0044`` is 45 BC, year -45)."""
+    circa = "~" in text
+    pieces = text.strip().replace("~", "").replace("?", "").replace("%", "").split("/")
+    if len(pieces) > 2:
+        return None
+    parts: list[list[int]] = []
+    for piece in pieces:
+        piece = piece.strip()
+        if piece == "" and len(pieces) == 2:
+            parts.append([0])
+            continue
+        match = EDTF_PART.fullmatch(piece)
+        if match is None:
+            return None
+        numbers = [int(group) for group in match.groups() if group is not None]
+        if numbers[0] <= 0:
+            numbers[0] -= 1
+        parts.append(numbers)
+    date: dict[str, Any] = {"date-parts": parts}
+    if circa:
         date["circa"] = True
     return date
 

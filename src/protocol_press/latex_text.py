@@ -117,6 +117,10 @@ BIBSTRINGS = {
     "jourser": "series",
     "newseries": "new series",
     "oldseries": "old series",
+    "inpress": "in press",
+    "inpreparation": "in preparation",
+    "forthcoming": "forthcoming",
+    "submitted": "submitted",
 }
 
 # Commands whose one argument is shown with a style ("" = shown plain).
@@ -545,7 +549,7 @@ def _sentence_case_word(state: _Case, word: str) -> str:
 
 def sentence_case(nodes: tuple[Node, ...]) -> tuple[Node, ...]:
     """Nodes in sentence case, as pandoc's BibLaTeX reader puts English titles."""
-    return _SentenceCase().top_level(nodes)
+    return tuple(_merge(_SentenceCase().top_level(nodes)))
 
 
 def split_top_level(nodes: Sequence[Node], separator: str) -> list[list[Node]]:
