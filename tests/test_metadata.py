@@ -7,10 +7,12 @@ from datetime import date
 from typing import Any
 
 import pytest
+import yaml
 
 from protocol_press.diagnostics import ManuscriptError, Severity, SourcePos
-from protocol_press.metadata import parse_metadata
-from protocol_press.model import Contributor
+from protocol_press.metadata import citation_places, parse_metadata
+from protocol_press.model import CitationSettings, Contributor
+from protocol_press.reader import yaml_key_places
 
 POS = SourcePos("metadata.yaml")
 
@@ -185,3 +187,120 @@ def test_a_misspelt_suggested_citation_is_still_a_warning_with_a_suggestion() ->
 
 def test_suggested_citation_must_be_text() -> None:
     assert errors_of({"title": "T", "suggested-citation": ["A", "list"]}) == ["metadata-type"]
+
+
+# ------------------------------------------------------------------ citations
+
+CITING_YAML = """\
+title: T
+bibliography:
+  - refs.bib
+  - more/refs.json
+csl: chicago-notes-bibliography.csl
+nocite: |
+  @gribkov1994, @{odd:key}
+  and [@*]
+references:
+  - id: doe2000
+    type: book
+    title: A Book
+  - id: roe2001
+    title: Another
+link-citations: true
+link-bibliography: false
+suppress-bibliography: true
+reference-section-title: "Works Cited -- All"
+"""
+
+
+def _citing() -> CitationSettings:
+    start = SourcePos("metadata.yaml")
+    keys = yaml_key_places(CITING_YAML, start) | citation_places(CITING_YAML, start)
+    metadata, warnings = parse_metadata(yaml.safe_load(CITING_YAML), start, keys)
+    assert warnings == []
+    return metadata.citations
+
+
+def test_citation_keys_become_citation_settings() -> None:
+    citations = _citing()
+    assert [b.path for b in citations.bibliography] == ["refs.bib", "more/refs.json"]
+    assert citations.csl == "chicago-notes-bibliography.csl"
+    assert [key for key, _ in citations.nocite] == ["gribkov1994", "odd:key", "*"]
+    assert [dict(r.data)["id"] for r in citations.references] == ["doe2000", "roe2001"]
+    assert dict(citations.references[0].data)["title"] == "A Book"
+    assert citations.link_citations and citations.suppress_bibliography
+    assert not citations.link_bibliography
+    assert citations.reference_section_title == "Works Cited – All"
+    assert citations.wanted
+
+
+def test_citation_values_know_where_they_are_written() -> None:
+    citations = _citing()
+    assert [str(b.pos) for b in citations.bibliography] == [
+        "metadata.yaml:3:5",
+        "metadata.yaml:4:5",
+    ]
+    assert str(citations.csl_pos) == "metadata.yaml:5:1"
+    assert [str(pos) for _, pos in citations.nocite] == [
+        "metadata.yaml:7:3",
+        "metadata.yaml:7:17",
+        "metadata.yaml:8:8",
+    ]
+    assert [str(r.pos) for r in citations.references] == [
+        "metadata.yaml:10:5",
+        "metadata.yaml:13:5",
+    ]
+
+
+def test_citation_defaults() -> None:
+    citations = meta().citations
+    assert citations.bibliography == () and citations.nocite == ()
+    assert citations.link_bibliography and not citations.link_citations
+    assert not citations.wanted
+
+
+def test_one_bibliography_and_nocite_forms() -> None:
+    citations = meta(bibliography="refs.bib", nocite=["@a", "@b; @c"]).citations
+    assert [b.path for b in citations.bibliography] == ["refs.bib"]
+    assert [key for key, _ in citations.nocite] == ["a", "b", "c"]
+    assert [key for key, _ in meta(nocite="[@*]").citations.nocite] == ["*"]
+
+
+def test_citation_keys_are_not_unknown() -> None:
+    _, warnings = parse_metadata(
+        {"title": "T", "bibliography": "r.bib", "csl": "x.csl", "nocite": "@a"}, POS
+    )
+    assert warnings == []
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"bibliography": 3},
+        {"bibliography": ["a.bib", 4]},
+        {"bibliography": ""},
+        {"references": {"id": "a"}},
+        {"references": [{"title": "no id"}]},
+        {"references": ["doe2000"]},
+        {"csl": ["a.csl"]},
+        {"nocite": 3},
+        {"nocite": "no keys here"},
+        {"link-citations": "yes"},
+        {"link-bibliography": 1},
+        {"suppress-bibliography": "true"},
+        {"reference-section-title": ["Works"]},
+    ],
+)
+def test_wrong_citation_types_are_errors_with_hints(data: dict[str, Any]) -> None:
+    with pytest.raises(ManuscriptError) as exc:
+        parse_metadata({"title": "T", **data}, POS)
+    (problem,) = exc.value.diagnostics
+    assert problem.code == "metadata-type" and problem.severity is Severity.ERROR
+    assert problem.hint
+
+
+def test_a_wrong_reference_is_reported_where_it_is_written() -> None:
+    keys = {"references": SourcePos("m.yaml", 4, 1), "references/1": SourcePos("m.yaml", 7, 5)}
+    with pytest.raises(ManuscriptError) as exc:
+        parse_metadata({"title": "T", "references": [{"id": "a"}, {"title": "x"}]}, POS, keys)
+    assert [str(d.pos) for d in exc.value.diagnostics] == ["m.yaml:7:5"]

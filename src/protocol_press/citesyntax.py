@@ -62,10 +62,15 @@ def read_key(src: str, pos: int, end: int) -> KeyMatch | None:
     between them (``//`` too, for URLs); a braced key ``@{...}`` holds anything but
     spaces, with balanced braces. An ``@`` right after a word is no citation: an
     e-mail address.
+
+    Pandoc's smart dashes are one inline unit, so ``--@a`` (like ``see--@a``) is a
+    dash and a citation with its author, not a suppressed one.
     """
     if not _not_after_word(src, pos):
         return None
     suppress = src.startswith("-", pos)
+    if suppress and pos > 0 and src[pos - 1] == "-":
+        return None  # ``--@a`` is a dash, then @a (pandoc's smart dashes)
     at = pos + 1 if suppress else pos
     if not src.startswith("@", at) or at + 1 >= end:
         return None

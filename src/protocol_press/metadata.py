@@ -2,8 +2,10 @@
 
 The keys follow Pandoc's EPUB vocabulary (title, subtitle, author, creator,
 contributor, lang, date, publisher, rights, identifier, subject, description,
-cover-image), so a Pandoc user's manuscript builds unchanged. A few keys of our
-own describe the archival source: ``source``, ``session`` and ``note-series``.
+cover-image), so a Pandoc user's manuscript builds unchanged, and Pandoc's citation
+keys (bibliography, references, csl, nocite, link-citations, link-bibliography,
+suppress-bibliography, reference-section-title). A few keys of our own describe the
+archival source: ``source``, ``session`` and ``note-series``.
 """
 
 from __future__ import annotations
@@ -15,10 +17,21 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+import yaml
 from markdown_it import MarkdownIt
 
+from .citesyntax import read_key
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
-from .model import AccessibilityClaims, Contributor, Metadata, PrintOptions, SourceArchive
+from .model import (
+    AccessibilityClaims,
+    BibliographySource,
+    CitationSettings,
+    Contributor,
+    InlineReference,
+    Metadata,
+    PrintOptions,
+    SourceArchive,
+)
 
 KNOWN_KEYS = frozenset(
     {
@@ -51,6 +64,14 @@ KNOWN_KEYS = frozenset(
         "accessibility",
         "editorial-brackets",
         "print",
+        "bibliography",
+        "references",
+        "csl",
+        "nocite",
+        "link-citations",
+        "link-bibliography",
+        "suppress-bibliography",
+        "reference-section-title",
     }
 )
 PAPERS = ("a4", "letter", "a5")
@@ -75,6 +96,11 @@ class _Checker:
     def at(self, key: str) -> SourcePos:
         """Where a key is written, or the metadata block when it is nested or absent."""
         return self.keys.get(key, self.pos)
+
+    def at_entry(self, key: str, entry: str | int) -> SourcePos:
+        """Where an entry of a key's value is written (``references/0``, ``nocite/@a``:
+        see :func:`citation_places`), or else the key."""
+        return self.keys.get(f"{key}/{entry}", self.at(key))
 
     def fail(self, key: str, expected: str, example: str) -> None:
         self.diagnostics.append(
@@ -113,8 +139,8 @@ class _Checker:
     def prose_list(self, data: dict[str, Any], key: str) -> tuple[str, ...]:
         return tuple(smart_punctuation(v) for v in self.text_list(data, key))
 
-    def flag(self, data: dict[str, Any], key: str) -> bool:
-        value = data.get(key, False)
+    def flag(self, data: dict[str, Any], key: str, default: bool = False) -> bool:
+        value = data.get(key, default)
         if isinstance(value, bool):
             return value
         self.fail(key, "true or false", f"{key}: true")
@@ -217,6 +243,7 @@ def parse_metadata(
         accessibility=_accessibility(check, data),
         editorial_brackets=check.flag(data, "editorial-brackets"),
         print_options=_print_options(check, data),
+        citations=_citations(check, data),
     )
     errors = check.diagnostics
     if errors:
@@ -339,3 +366,135 @@ def _note_series(check: _Checker, data: dict[str, Any]) -> tuple[tuple[str, str]
         )
         return ()
     return tuple((str(k), str(v).strip()) for k, v in series.items())
+
+
+# ------------------------------------------------------------------ citations
+
+
+def _citations(check: _Checker, data: dict[str, Any]) -> CitationSettings:
+    """Pandoc's citation keys, each value with where it is written."""
+    csl = check.text(data, "csl", "csl: chicago-notes-bibliography.csl")
+    return CitationSettings(
+        bibliography=_bibliography(check, data),
+        references=_references(check, data),
+        csl=csl,
+        csl_pos=check.at("csl") if csl else None,
+        nocite=_nocite(check, data),
+        link_citations=check.flag(data, "link-citations"),
+        link_bibliography=check.flag(data, "link-bibliography", default=True),
+        suppress_bibliography=check.flag(data, "suppress-bibliography"),
+        reference_section_title=check.prose(
+            data, "reference-section-title", "reference-section-title: Works Cited"
+        ),
+    )
+
+
+def _bibliography(check: _Checker, data: dict[str, Any]) -> tuple[BibliographySource, ...]:
+    """``bibliography: refs.bib`` or a list of files."""
+    value = data.get("bibliography")
+    if value is None:
+        return ()
+    if isinstance(value, str) and value.strip():
+        return (BibliographySource(value.strip(), check.at_entry("bibliography", 0)),)
+    if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
+        return tuple(
+            BibliographySource(path.strip(), check.at_entry("bibliography", index))
+            for index, path in enumerate(value)
+        )
+    check.fail("bibliography", "a file name or a list of them", "bibliography: references.bib")
+    return ()
+
+
+def _references(check: _Checker, data: dict[str, Any]) -> tuple[InlineReference, ...]:
+    """Inline CSL-YAML entries, each a mapping with an ``id``."""
+    value = data.get("references")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        check.fail("references", "a list of entries", "references:\n  - id: doe2000\n    ...")
+        return ()
+    entries = []
+    for index, entry in enumerate(value):
+        pos = check.at_entry("references", index)
+        if not isinstance(entry, dict) or not str(entry.get("id") or "").strip():
+            check.diagnostics.append(
+                error(
+                    pos,
+                    "metadata-type",
+                    f"entry {index + 1} of metadata 'references' is not a reference with an id",
+                    "write each entry as a mapping with its id: - id: doe2000",
+                )
+            )
+            continue
+        entries.append(InlineReference(tuple((str(k), v) for k, v in entry.items()), pos))
+    return tuple(entries)
+
+
+def _nocite(check: _Checker, data: dict[str, Any]) -> tuple[tuple[str, SourcePos], ...]:
+    """Keys cited without a citation in the text, written as pandoc takes them: citations
+    in text (``nocite: "@a, @b"``, ``nocite: "[@*]"``), or a list of such texts."""
+    value = data.get("nocite")
+    if value is None:
+        return ()
+    texts = value if isinstance(value, list) else [value]
+    if not all(isinstance(text, str) for text in texts):
+        check.fail("nocite", "citations written as text", 'nocite: "@doe2000, @roe2001"')
+        return ()
+    keys = [key for text in texts for key in nocite_keys(text)]
+    if not keys:
+        check.fail("nocite", "citations written as text", 'nocite: "@doe2000, @roe2001" or "@*"')
+    return tuple((key, check.at_entry("nocite", f"@{key}")) for key in keys)
+
+
+def nocite_keys(text: str) -> list[str]:
+    """The citation keys in ``text``, in order (``*`` for every reference)."""
+    keys = []
+    index = 0
+    while index < len(text):
+        found = read_key(text, index, len(text)) if text[index] in "@-" else None
+        if found is None:
+            index += 1
+            continue
+        keys.append(found.key)
+        index = found.end
+    return keys
+
+
+def citation_places(text: str, start: SourcePos) -> dict[str, SourcePos]:
+    """Where the entries of the citation keys are written in a (valid) YAML mapping:
+    ``bibliography/0``, ``references/2``, ``nocite/@key``; to be merged with the
+    top-level keys' places (``reader.yaml_key_places``) for :func:`parse_metadata`."""
+    node = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    if not isinstance(node, yaml.MappingNode):
+        return {}
+    places: dict[str, SourcePos] = {}
+
+    def place(index: int) -> SourcePos:
+        line_start = text.rfind("\n", 0, index) + 1
+        return SourcePos(
+            start.path, start.line + text.count("\n", 0, index), index - line_start + 1
+        )
+
+    for key, value in node.value:
+        name = str(key.value)
+        if name in ("bibliography", "references"):
+            items = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for index, item in enumerate(items):
+                places[f"{name}/{index}"] = place(item.start_mark.index)
+        elif name == "nocite":
+            scalars = value.value if isinstance(value, yaml.SequenceNode) else [value]
+            for scalar in scalars:
+                _nocite_places(text, scalar, place, places)
+    return places
+
+
+def _nocite_places(
+    text: str, node: yaml.Node, place: Callable[[int], SourcePos], places: dict[str, SourcePos]
+) -> None:
+    """Each ``@key`` of a nocite text, found in the YAML source (as written there)."""
+    first, last = node.start_mark.index, node.end_mark.index
+    for index in range(first, last):
+        if text[index] in "@-":
+            found = read_key(text, index, last)
+            if found is not None:
+                places.setdefault(f"nocite/@{found.key}", place(index))
