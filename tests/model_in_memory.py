@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from protocol_press.diagnostics import Diagnostic, ManuscriptError, SourcePos
+from protocol_press.citations import resolve_citations
+from protocol_press.csl import load_style
+from protocol_press.diagnostics import Diagnostic, ManuscriptError, SourcePos, has_errors
 from protocol_press.metadata import parse_metadata
 from protocol_press.model import Document
 from protocol_press.parser import ParsedText, parse_manuscript, parse_source
@@ -52,8 +54,12 @@ def document_of(
     """Read, parse and transform in memory; raises ManuscriptError like a build."""
     manuscript = manuscript_of(*sources, metadata=metadata, single_file=single_file)
     meta, warnings = parse_metadata(manuscript.metadata, manuscript.metadata_pos)
-    document, more = build_document(meta, parse_manuscript(manuscript))
-    return document, warnings + more
+    style, problems = load_style(meta.citations.csl, Path(), Path(), meta.citations.csl_pos)
+    parsed, cited = resolve_citations(parse_manuscript(manuscript), meta, style, Path(), Path())
+    if has_errors([*problems, *cited]):
+        raise ManuscriptError([*problems, *cited])
+    document, more = build_document(meta, parsed)
+    return document, warnings + problems + cited + more
 
 
 def diagnostics_of(*sources: TextSource, **kwargs: Any) -> list[Diagnostic]:

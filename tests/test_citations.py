@@ -24,6 +24,7 @@ from lxml import html
 
 from protocol_press.citations import resolve_citations
 from protocol_press.csl import CslStyle, load_style
+from protocol_press.diagnostics import has_errors
 from protocol_press.metadata import parse_metadata
 from protocol_press.model import (
     Bibliography,
@@ -105,8 +106,13 @@ def pandoc_rendering(manuscript: Path, style: str) -> Rendering:
         match = _CASE.match(p.text_content())
         if match:
             cases[match.group(1)] = _pandoc_text(p, notes)
+    # pandoc keeps an empty entry for a work the style prints nothing for (with a
+    # warning); protocol-press leaves it out of the list (an empty list item is noise
+    # to a screen reader) and warns the same.
     entries = [
-        (div.get("id"), _pandoc_text(div, notes)) for div in tree.findall(".//div[@id='refs']/div")
+        (div.get("id"), _pandoc_text(div, notes))
+        for div in tree.findall(".//div[@id='refs']/div")
+        if div.text_content().strip()
     ]
     return Rendering(cases, entries)
 
@@ -137,7 +143,7 @@ def cited_document(manuscript: Path) -> Document:
     parsed, problems = resolve_citations(
         parse_manuscript(read), metadata, style_of(metadata), read.root, read.root
     )
-    assert not problems, [str(p) for p in problems]
+    assert not has_errors(problems), [str(p) for p in problems]
     return build_document(metadata, parsed)[0]
 
 

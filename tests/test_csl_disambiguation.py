@@ -290,7 +290,9 @@ def test_notes_short_form_omits_the_disambiguate_true_branch() -> None:
         bibliography.register(citation)
     citeproc_disambiguate.disambiguate(bibliography, citations)
     first, short = (str(bibliography.cite(c, lambda item: None)) for c in citations)
-    assert "ed. M. P. Leffler and O. A. Westad" in first
+    # (initials from plain citeproc-py, full given names once adapters.citeproc_py's
+    # initialize="false" fix is installed in the same test process)
+    assert re.search(r"ed\. M(\.|elvyn) P\. Leffler and O(\.|dd) A(\.|rne) Westad", first)
     # Quote punctuation is another fix's: compare around it.
     assert short.startswith("Hershberg, “The Cuban Missile Crisis")
     assert short.endswith(" 75.")

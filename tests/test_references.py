@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+from collections.abc import Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,18 @@ def test_edtf_dates_as_citeproc_reads_them(text: str, date: dict[str, Any] | Non
 def _compare_with_pandoc(references: list[Reference], theirs: list[dict[str, Any]]) -> None:
     assert [reference.id for reference in references] == [item["id"] for item in theirs]
     for reference, item in zip(references, theirs, strict=True):
-        assert dict(reference.data) == item, reference.id
+        assert _without_season(reference.data) == item, reference.id
+
+
+def _without_season(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The item as pandoc writes it back: its JSON writer drops a CSL-JSON date's
+    ``season``, which its citeproc prints and so the reader keeps (csljson.py)."""
+    return {
+        name: {k: v for k, v in value.items() if k != "season"}
+        if isinstance(value, dict)
+        else value
+        for name, value in data.items()
+    }
 
 
 def test_csl_json_items_are_what_pandoc_gives_back() -> None:

@@ -26,7 +26,7 @@ from .csl import (
     RenderedCluster,
     entry_anchor,
 )
-from .diagnostics import Diagnostic, SourcePos, error
+from .diagnostics import Diagnostic, SourcePos, error, warning
 from .model import (
     INLINE_CONTAINERS,
     Attrs,
@@ -38,6 +38,7 @@ from .model import (
     Cite,
     Div,
     Inline,
+    Link,
     Metadata,
     Note,
     NoteRef,
@@ -93,10 +94,13 @@ def resolve_citations(
         link_bibliography=settings.link_bibliography,
     )
     rendered = processor.render([_request(o) for o in occurrences])
-    parsed = _replaced(parsed, occurrences, rendered, processor.note_style)
-    if settings.suppress_bibliography:
-        return parsed, found
     entries = processor.bibliography(cited_keys(occurrences), nocite_keys(settings))
+    found += unprinted_entries(references, entries, cited_keys(occurrences))
+    if settings.suppress_bibliography:
+        entries = []
+    listed = {entry_anchor(e.id) for e in entries}
+    rendered = [_linked_only_to(listed, cluster) for cluster in rendered]
+    parsed = _replaced(parsed, occurrences, rendered, processor.note_style)
     return replace(parsed, chapters=place_bibliography(parsed.chapters, entries, settings)), found
 
 
@@ -186,6 +190,28 @@ def _unknown(key: str, pos: SourcePos, known: set[str]) -> Diagnostic:
     return error(pos, "citation-unknown", f"no reference has the key '{key}'", hint)
 
 
+def unprinted_entries(
+    references: Sequence[Reference], entries: Sequence[BibEntry], cited: Sequence[str]
+) -> list[Diagnostic]:
+    """A warning for each cited work the style prints no bibliography entry for (as
+    pandoc's "Bibliography entry with no printed form"): its data lacks what the
+    style needs, an archival item's ``archive`` fields from BibLaTeX, say."""
+    if not entries:
+        return []
+    printed = {e.id for e in entries}
+    return [
+        warning(
+            r.pos,
+            "bibliography-unprinted",
+            f"the style prints no bibliography entry for '{r.id}'",
+            "give it the fields the style needs (for an archival document, write it "
+            "in CSL-JSON or CSL-YAML with archive and archive_location)",
+        )
+        for r in references
+        if r.id in cited and r.id not in printed
+    ]
+
+
 def _no_bibliography(cite: Cite) -> Diagnostic:
     return error(
         cite.pos,
@@ -230,6 +256,23 @@ def _replaced(
     return replace(mapped, notes={**mapped.notes, **notes})
 
 
+def _linked_only_to(anchors: set[str], cluster: RenderedCluster) -> RenderedCluster:
+    """The cluster without links to entries the bibliography does not print."""
+
+    def kept(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+        out: list[Inline] = []
+        for node in nodes:
+            if isinstance(node, Link) and node.anchor and node.anchor not in anchors:
+                out.extend(kept(node.children))
+            elif isinstance(node, INLINE_CONTAINERS):
+                out.append(replace(node, children=kept(node.children)))
+            else:
+                out.append(node)
+        return tuple(out)
+
+    return RenderedCluster(kept(cluster.author), kept(cluster.text))
+
+
 def _joined(author: tuple[Inline, ...], text: tuple[Inline, ...]) -> tuple[Inline, ...]:
     if author and text:
         return (*author, Text(" "), *text)
@@ -242,26 +285,34 @@ def _mapped(parsed: ParsedManuscript, render: _Renderer) -> ParsedManuscript:
     def run(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
         return _expanded(nodes, render)
 
+    def in_note(note: Note) -> Note:
+        return replace(note, children=tuple(map_inlines(b, run) for b in note.children))
+
     chapters = tuple(
-        replace(c, title=run(c.title), blocks=tuple(map_inlines(b, run) for b in c.blocks))
+        replace(
+            c,
+            title=run(c.title),
+            blocks=tuple(map_inlines(b, run) for b in c.blocks),
+            notes=tuple(in_note(n) for n in c.notes),
+        )
         for c in parsed.chapters
     )
-    notes = {
-        key: replace(note, children=tuple(map_inlines(b, run) for b in note.children))
-        for key, note in parsed.notes.items()
-    }
+    notes = {key: in_note(note) for key, note in parsed.notes.items()}
     return replace(parsed, chapters=chapters, notes=notes)
 
 
 def _expanded(nodes: tuple[Inline, ...], render: _Renderer) -> tuple[Inline, ...]:
+    """The run with each citation replaced, and neighbouring texts joined as the
+    parser leaves them (the typography stage sees a sentence, not its pieces)."""
     out: list[Inline] = []
     for node in nodes:
-        if isinstance(node, Cite):
-            out.extend(render(node))
-        elif isinstance(node, INLINE_CONTAINERS):
-            out.append(replace(node, children=_expanded(node.children, render)))
-        else:
-            out.append(node)
+        if isinstance(node, INLINE_CONTAINERS):
+            node = replace(node, children=_expanded(node.children, render))
+        for piece in render(node) if isinstance(node, Cite) else (node,):
+            if isinstance(piece, Text) and out and isinstance(out[-1], Text):
+                out[-1] = Text(out[-1].text + piece.text)
+            else:
+                out.append(piece)
     return tuple(out)
 
 

@@ -223,11 +223,16 @@ class CitationProcessor:
             bibliography = self._bibliography or self._new_bibliography()
             adapter.bibliography_items(bibliography, keys)
             bibliography.sort()
-            texts = bibliography.bibliography()
-            order = list(bibliography.keys)
+            # one at a time: citeproc-py leaves out an entry with no printed form,
+            # which would put every later text beside the wrong key
+            rendered = [
+                (item.key, bibliography.style.render_bibliography([item]))
+                for item in bibliography.items
+            ]
         return [
-            BibEntry(self._by_key[key], self._entry_inlines(str(text)))
-            for key, text in zip(order, texts, strict=True)
+            BibEntry(self._by_key[key], self._entry_inlines(str(texts[0])))
+            for key, texts in rendered
+            if texts
         ]
 
     # ------------------------------------------------------------------ citations
@@ -417,11 +422,22 @@ def _source(references: Sequence[Reference], keys: Mapping[str, str]) -> Any:
 
     items = []
     for reference in references:
-        data = {name: _smart(name, value) for name, value in reference.data.items()}
+        data = {name: _date(_smart(name, value)) for name, value in reference.data.items()}
         data["id"] = keys[reference.id]
         data.setdefault("type", "document")
         items.append(data)
     return CiteProcJSON(items)
+
+
+def _date(value: Any) -> Any:
+    """A date with a season as pandoc keeps it (EDTF's months 21 to 24: spring to
+    winter, from a BibLaTeX ``date = {1993-23}``) as citeproc-py reads a season."""
+    if not isinstance(value, Mapping) or "date-parts" not in value:
+        return value
+    parts = value["date-parts"]
+    if len(parts) == 1 and len(parts[0]) == 2 and 21 <= int(parts[0][1]) <= 24:
+        return {**value, "date-parts": [parts[0][:1]], "season": int(parts[0][1]) - 20}
+    return value
 
 
 _VERBATIM = frozenset(("id", "URL", "DOI", "ISBN", "ISSN", "PMID", "PMCID", "type", "language"))

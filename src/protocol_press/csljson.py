@@ -3,7 +3,8 @@
 pandoc does not pass CSL items through unchanged: it lowercases variable names
 (``URL``, ``DOI``, ``ISBN``, ``ISSN``, ``PMID``, ``PMCID`` are written in capitals),
 writes numbers as strings, reads dates (``date-parts`` of strings, ``raw`` and EDTF
-strings; a ``literal`` or ``season`` is lost) and reads rich text: quotes become
+strings; a ``literal`` is lost; a ``season`` too, in the JSON it writes, but not for
+its citeproc, so it is kept here) and reads rich text: quotes become
 typographic, ``<span class="nocase">`` disappears, ``<sc>`` becomes small caps.
 CSL-YAML values are Markdown to pandoc: ``*…*`` and ``**…**`` become ``<i>``/``<b>``.
 """
@@ -144,6 +145,9 @@ def normalize_date(value: Any) -> Any:
         date = {"date-parts": []}
     if value.get("circa") in (True, 1, "true", "1"):
         date["circa"] = True
+    if str(value.get("season", "")).isdigit():
+        # pandoc's JSON writer drops it, but its citeproc prints it ("Autumn 1993")
+        date["season"] = int(value["season"])
     return date
 
 

@@ -24,7 +24,6 @@ from .model import (
     Block,
     BulletList,
     Chapter,
-    Cite,
     Div,
     Document,
     Figure,
@@ -330,46 +329,6 @@ def _map_counted(
     return tuple(out)
 
 
-# --------------------------------------------------------------- the stage
-
-
-def literal_citations(parsed: ParsedManuscript) -> ParsedManuscript:
-    """Every citation back to the text it was written as (``[@key, 45]``), in the
-    chapters, their titles and the notes: the renderer knows no citations yet."""
-
-    def literal(run: tuple[Inline, ...]) -> tuple[Inline, ...]:
-        nodes = map_nested(run, lambda n: Text(n.written) if isinstance(n, Cite) else n)
-        return _joined_text(nodes)
-
-    def literal_note(note: Note) -> Note:
-        return replace(note, children=tuple(map_inlines(b, literal) for b in note.children))
-
-    chapters = tuple(
-        replace(
-            chapter,
-            title=literal(chapter.title),
-            blocks=tuple(map_inlines(b, literal) for b in chapter.blocks),
-            notes=tuple(literal_note(n) for n in chapter.notes),
-        )
-        for chapter in parsed.chapters
-    )
-    notes = {key: literal_note(value) for key, value in parsed.notes.items()}
-    return replace(parsed, chapters=chapters, notes=notes)
-
-
-def _joined_text(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
-    """Neighbouring texts as one, inside containers too, as the parser leaves them."""
-    out: list[Inline] = []
-    for node in nodes:
-        if isinstance(node, INLINE_CONTAINERS):
-            node = replace(node, children=_joined_text(node.children))
-        if isinstance(node, Text) and out and isinstance(out[-1], Text):
-            out[-1] = Text(out[-1].text + node.text)
-        else:
-            out.append(node)
-    return tuple(out)
-
-
 def untangle_links(chapter: Chapter, found: list[Diagnostic]) -> Chapter:
     """A link holds no other link and no note reference (HTML allows no link inside a
     link): an inner link keeps its words, a note reference moves to just after the link.
@@ -456,7 +415,6 @@ def build_document(
     metadata: Metadata, parsed: ParsedManuscript, extra_ids: set[str] | None = None
 ) -> tuple[Document, list[Diagnostic]]:
     """Number, typeset and check; raise if anything stops the build, else return warnings."""
-    parsed = literal_citations(parsed)
     diagnostics = list(parsed.diagnostics)
     found: list[Diagnostic] = []
     chapters = number_paragraphs(tuple(untangle_links(c, found) for c in parsed.chapters))

@@ -25,6 +25,7 @@ A year suffix is stored as the work's ``year_suffix`` variable, so the style's
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -310,6 +311,17 @@ class _InWrittenOrder:
         self.bibliography = _WrittenOrder()
 
 
+# The marks csl.CitationProcessor puts in every cite's affixes, to find each cite in
+# the rendered text and link it to its entry: they are no prefix or suffix the author
+# wrote, and must not stop cites from grouping.
+_LINK_MARKS = re.compile("\ue022\\d+\ue021|\ue023")
+
+
+def written_affix(item: Any, name: str) -> str:
+    """A cite's prefix or suffix as the author wrote it (without the link marks)."""
+    return _LINK_MARKS.sub("", str(item.get(name, "")))
+
+
 def _render_citation(self: Any, citation: Any, callback: Any) -> Any:
     original = _originals["Layout.render_citation"]
     options = self.getparent()
@@ -331,7 +343,7 @@ class _Piece:
 
     @property
     def affixed(self) -> bool:
-        return bool(self.item.get("prefix", "") or self.item.get("suffix", ""))
+        return bool(written_affix(self.item, "prefix") or written_affix(self.item, "suffix"))
 
     @property
     def year_suffix(self) -> str:
@@ -412,7 +424,7 @@ def _group_by_names(pieces: list[_Piece]) -> list[list[_Piece]]:
     while rest:
         first, rest = rest[0], rest[1:]
         group = [first]
-        if first.names and not first.item.get("suffix", ""):
+        if first.names and not written_affix(first.item, "suffix"):
             movable = 0
             while movable < len(rest) and not rest[movable].affixed:
                 movable += 1
