@@ -8,6 +8,7 @@ import functools
 import json
 import re
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,8 +17,9 @@ import pypandoc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from markdown_it.rules_inline import text as markdown_it_text
 
-from model_in_memory import parse, text_source
+from model_in_memory import document_of, parse, text_source
 from protocol_press.citesyntax import LOCATOR_TERMS, read_key, split_locator
 from protocol_press.model import (
     Block,
@@ -389,8 +391,10 @@ def test_split_locator_keeps_inline_nodes() -> None:
 
 # --------------------------------------------------------------- properties
 
+# The parser as it was before citations: no citation rule, markdown-it-py's own text rule.
 _WITHOUT_CITATIONS = make_markdown()
 _WITHOUT_CITATIONS.inline.ruler.disable("citation")
+_WITHOUT_CITATIONS.inline.ruler.at("text", markdown_it_text)
 
 _WORDS = ["a", "key", "45", "p.", "see", "[^1]", "{.c}", "(http://x)", "…", "\u00a0"]
 _MARKDOWN_BITS = st.sampled_from([*"[](){};,-*_`\\^<>.: \n", *_WORDS])
@@ -427,3 +431,33 @@ def test_citations_written_where_they_stand(text: str) -> None:
 @given(st.text(alphabet="[]@-;,{}`\\^ a1.p\n*_", max_size=40))
 def test_parsing_never_raises(text: str) -> None:
     parse(text)
+
+
+# ------------------------------------------------------- until the citation stage
+
+
+def test_citations_reach_the_book_as_written() -> None:
+    """Until the citation stage renders them, a citation is printed as it was written."""
+    source = text_source(
+        "# One\n\nAs [see @a, 45] shows, @b [3] agrees.[^n]\n\n[^n]: So does *[-@c]*.\n"
+    )
+    document, _ = document_of(source)
+    (paragraph,) = document.chapters[0].blocks
+    assert plain_text(paragraph.children) == "As [see @a, 45] shows, @b [3] agrees."  # type: ignore[union-attr]
+    (note,) = [n for s in document.note_series for n in s.notes]
+    assert plain_text(note.children[0].children) == "So does [-@c]."  # type: ignore[union-attr]
+    assert not [n for n in descendants(document.chapters) if isinstance(n, Cite)]
+
+
+def test_pathological_brackets_stay_fast() -> None:
+    """Each bracket is read once: a paragraph of unclosed citation lists is no slower to
+    parse than one of unclosed brackets."""
+    started = time.perf_counter()
+    parse("[@a; " * 2000 + "]")
+    parse("[" * 2000 + "@a")
+    with_citations = time.perf_counter() - started
+    started = time.perf_counter()
+    parse("[a; " * 2000 + "]")
+    parse("[" * 2000 + "a")
+    without = time.perf_counter() - started
+    assert with_citations < 10 * without + 0.5
