@@ -15,7 +15,7 @@ from typing import Any
 
 import pypandoc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from markdown_it.rules_inline import text as markdown_it_text
 
@@ -25,6 +25,7 @@ from protocol_press.model import (
     Block,
     Cite,
     Code,
+    Div,
     Emphasis,
     Inline,
     LineBreak,
@@ -429,6 +430,7 @@ def test_citations_written_where_they_stand(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="[]@-;,{}`\\^ a1.p\n*_", max_size=40))
+@example("[\\``@")  # a code span's run of backticks after an escaped backtick
 def test_parsing_never_raises(text: str) -> None:
     parse(text)
 
@@ -461,3 +463,15 @@ def test_pathological_brackets_stay_fast() -> None:
     parse("[" * 2000 + "a")
     without = time.perf_counter() - started
     assert with_citations < 10 * without + 0.5
+
+
+def test_a_citation_over_two_lines_keeps_its_line_break() -> None:
+    document, _ = document_of(text_source("# One\n\nSee @key\n  [45] here.\n"))
+    (paragraph,) = document.chapters[0].blocks
+    assert paragraph.children[1:3] == (SoftBreak(), Text("[45] here."))  # type: ignore[union-attr]
+    assert plain_text(paragraph.children) == "See @key [45] here."  # type: ignore[union-attr]
+
+
+def test_the_bibliographys_place_is_an_ordinary_div() -> None:
+    (div,) = parse("::: {#refs}\n:::\n").blocks
+    assert isinstance(div, Div) and div.attrs.id == "refs" and div.children == ()

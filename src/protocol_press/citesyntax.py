@@ -24,6 +24,7 @@ locale's terms.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -183,7 +184,7 @@ def _units(src: str) -> dict[int, int]:
     where it ends: a backslash escape, a code span, an autolink, a balanced bracket."""
     units: dict[int, int] = {}
     opened: list[int] = []
-    runs = _backtick_runs(src)
+    code_spans = _CodeSpans(src)
     index = 0
     while index < len(src):
         char = src[index]
@@ -192,7 +193,7 @@ def _units(src: str) -> dict[int, int]:
             index += 2
             continue
         if char == "`":
-            run_end, closing = runs[index]
+            run_end, closing = code_spans.span(index)
             if closing is not None:
                 units[index] = closing
             index = run_end if closing is None else closing
@@ -214,18 +215,25 @@ def _units(src: str) -> dict[int, int]:
 _AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9.+-]{1,31}:[^<>\s]*>")
 
 
-def _backtick_runs(src: str) -> dict[int, tuple[int, int | None]]:
-    """For each run of backticks: its end, and the end of the code span it opens
-    (the next run of the same length), if any."""
-    runs = [(m.start(), m.end()) for m in re.finditer(r"`+", src)]
-    following: dict[int, int] = {}
-    result: dict[int, tuple[int, int | None]] = {}
-    for start, end in reversed(runs):
-        length = end - start
-        closing_start = following.get(length)
-        result[start] = (end, None if closing_start is None else closing_start + length)
-        following[length] = start
-    return result
+class _CodeSpans:
+    """Where the code span opened by a run of backticks ends: after the next run of the
+    same length (a run may start after an escaped backtick, ``\\```)."""
+
+    def __init__(self, src: str) -> None:
+        self.src = src
+        self.starts: dict[int, list[int]] = {}
+        for match in re.finditer(r"`+", src):
+            self.starts.setdefault(match.end() - match.start(), []).append(match.start())
+
+    def span(self, index: int) -> tuple[int, int | None]:
+        """The end of the run at ``index``, and the end of its code span if it has one."""
+        run_end = index
+        while run_end < len(self.src) and self.src[run_end] == "`":
+            run_end += 1
+        length = run_end - index
+        starts = self.starts.get(length, [])
+        following = bisect.bisect_left(starts, run_end)
+        return run_end, starts[following] + length if following < len(starts) else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,6 +40,7 @@ from .model import (
     Paragraph,
     ParsedManuscript,
     Plain,
+    SoftBreak,
     Span,
     Table,
     TableCell,
@@ -337,8 +338,7 @@ def literal_citations(parsed: ParsedManuscript) -> ParsedManuscript:
     chapters, their titles and the notes: the renderer knows no citations yet."""
 
     def literal(run: tuple[Inline, ...]) -> tuple[Inline, ...]:
-        nodes = map_nested(run, lambda n: Text(n.written) if isinstance(n, Cite) else n)
-        return _joined_text(nodes)
+        return _joined_text(_without_cites(run))
 
     def literal_note(note: Note) -> Note:
         return replace(note, children=tuple(map_inlines(b, literal) for b in note.children))
@@ -354,6 +354,23 @@ def literal_citations(parsed: ParsedManuscript) -> ParsedManuscript:
     )
     notes = {key: literal_note(value) for key, value in parsed.notes.items()}
     return replace(parsed, chapters=chapters, notes=notes)
+
+
+def _without_cites(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
+    """Each citation as its written text, its line breaks soft breaks as the parser
+    makes them (a continued line without its indentation)."""
+    out: list[Inline] = []
+    for node in nodes:
+        if isinstance(node, Cite):
+            lines = node.written.split("\n")
+            out.append(Text(lines[0]))
+            for line in lines[1:]:
+                out.extend((SoftBreak(), Text(line.lstrip(" \t"))))
+        elif isinstance(node, INLINE_CONTAINERS):
+            out.append(replace(node, children=_without_cites(node.children)))
+        else:
+            out.append(node)
+    return tuple(out)
 
 
 def _joined_text(nodes: tuple[Inline, ...]) -> tuple[Inline, ...]:
