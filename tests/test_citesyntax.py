@@ -6,23 +6,27 @@ from __future__ import annotations
 
 import functools
 import json
+import random
 import re
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import pypandoc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from markdown_it.rules_inline import text as markdown_it_text
 
-from model_in_memory import parse, text_source
+from model_in_memory import document_of, parse, text_source
 from protocol_press.citesyntax import LOCATOR_TERMS, read_key, split_locator
 from protocol_press.model import (
     Block,
     Cite,
     Code,
+    Div,
     Emphasis,
     Inline,
     LineBreak,
@@ -389,8 +393,10 @@ def test_split_locator_keeps_inline_nodes() -> None:
 
 # --------------------------------------------------------------- properties
 
+# The parser as it was before citations: no citation rule, markdown-it-py's own text rule.
 _WITHOUT_CITATIONS = make_markdown()
 _WITHOUT_CITATIONS.inline.ruler.disable("citation")
+_WITHOUT_CITATIONS.inline.ruler.at("text", markdown_it_text)
 
 _WORDS = ["a", "key", "45", "p.", "see", "[^1]", "{.c}", "(http://x)", "…", "\u00a0"]
 _MARKDOWN_BITS = st.sampled_from([*"[](){};,-*_`\\^<>.: \n", *_WORDS])
@@ -425,5 +431,93 @@ def test_citations_written_where_they_stand(text: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="[]@-;,{}`\\^ a1.p\n*_", max_size=40))
+@example("[\\``@")  # a code span's run of backticks after an escaped backtick
 def test_parsing_never_raises(text: str) -> None:
     parse(text)
+
+
+# ------------------------------------------------------- until the citation stage
+
+
+def test_citations_reach_the_book_as_written() -> None:
+    """Until the citation stage renders them, a citation is printed as it was written."""
+    source = text_source(
+        "# One\n\nAs [see @a, 45] shows, @b [3] agrees.[^n]\n\n[^n]: So does *[-@c]*.\n"
+    )
+    document, _ = document_of(source)
+    (paragraph,) = document.chapters[0].blocks
+    assert plain_text(paragraph.children) == "As [see @a, 45] shows, @b [3] agrees."  # type: ignore[union-attr]
+    (note,) = [n for s in document.note_series for n in s.notes]
+    assert plain_text(note.children[0].children) == "So does [-@c]."  # type: ignore[union-attr]
+    assert not [n for n in descendants(document.chapters) if isinstance(n, Cite)]
+
+
+def test_pathological_brackets_stay_fast() -> None:
+    """Each bracket is read once: a paragraph of unclosed citation lists is no slower to
+    parse than one of unclosed brackets."""
+    started = time.perf_counter()
+    parse("[@a; " * 2000 + "]")
+    parse("[" * 2000 + "@a")
+    with_citations = time.perf_counter() - started
+    started = time.perf_counter()
+    parse("[a; " * 2000 + "]")
+    parse("[" * 2000 + "a")
+    without = time.perf_counter() - started
+    assert with_citations < 10 * without + 0.5
+
+
+def test_a_citation_over_two_lines_keeps_its_line_break() -> None:
+    document, _ = document_of(text_source("# One\n\nSee @key\n  [45] here.\n"))
+    (paragraph,) = document.chapters[0].blocks
+    assert paragraph.children[1:3] == (SoftBreak(), Text("[45] here."))  # type: ignore[union-attr]
+    assert plain_text(paragraph.children) == "See @key [45] here."  # type: ignore[union-attr]
+
+
+def test_the_bibliographys_place_is_an_ordinary_div() -> None:
+    (div,) = parse("::: {#refs}\n:::\n").blocks
+    assert isinstance(div, Div) and div.attrs.id == "refs" and div.children == ()
+
+
+_LOCATOR_BITS = [
+    *("p.", "pp.", "chap.", "sec.", "§", "¶", "n.", "vol.", "fol.", "op.", "l.", "para."),
+    *("page", "pages", "book", "sub verbo", "s.v.", "no.", "c.", "doc.", "f.", "ff."),
+    *("45", "3", "12", "xiv", "iv", "XVII", "560n14", "4.5", "12a", "1:2", "(1)", "[2]", "{3}"),
+    *("-", "–", ",", ":", ".", "a", "x", "and", "see", "passim"),
+]
+
+
+def _random_suffixes(seed: int, count: int) -> list[str]:
+    """Suffixes made of locator terms, numbers, words and punctuation at random (the
+    same every run), without what the Markdown reader itself changes: runs of spaces,
+    ``..`` and ``,,`` (typography), a trailing space (pandoc's abbreviations)."""
+    chooser = random.Random(seed)
+    suffixes: list[str] = []
+    while len(suffixes) < count:
+        parts = [
+            chooser.choice(_LOCATOR_BITS) + chooser.choice(["", " ", ", "])
+            for _ in range(chooser.randint(1, 5))
+        ]
+        text = re.sub(r" +", " ", "".join(parts)).strip()
+        if ".." in text or ",," in text or ", ," in text:
+            continue
+        suffixes.append((", " if chooser.random() < 0.7 else " ") + text)
+    return suffixes
+
+
+def _processor_dashes(line: str) -> str:
+    """citeproc prints a locator's range with an en dash and no spaces around it."""
+    return re.sub(r"\s*[-–]\s*", "–", line)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_suffixes_split_as_pandocs_citeproc(seed: int, tmp_path: Path) -> None:
+    suffixes = _random_suffixes(seed, 200)
+    markdown = "\n\n".join(f"[@item{suffix}]" for suffix in suffixes)
+    theirs = [_processor_dashes(_dashes(line)) for line in _render_probe(markdown, tmp_path)]
+    ours = [_processor_dashes(line) for line in _ours(markdown)]
+    differing = [
+        (suffix, mine, pandoc)
+        for suffix, mine, pandoc in zip(suffixes, ours, theirs, strict=True)
+        if mine != pandoc
+    ]
+    assert not differing

@@ -44,6 +44,7 @@ from .model import (
     NoteRef,
     Paragraph,
     ParsedManuscript,
+    SoftBreak,
     Text,
     descendants,
 )
@@ -224,7 +225,17 @@ def _no_bibliography(cite: Cite) -> Diagnostic:
 
 def literal_citations(parsed: ParsedManuscript) -> ParsedManuscript:
     """The manuscript with each citation left as written (when none can be rendered)."""
-    return _mapped(parsed, lambda cite: (Text(cite.written),))
+    return _mapped(parsed, _as_written)
+
+
+def _as_written(cite: Cite) -> tuple[Inline, ...]:
+    """A citation's written text, its line breaks soft breaks as the parser makes them
+    (a continued line without its indentation)."""
+    first, *more = cite.written.split("\n")
+    out: list[Inline] = [Text(first)]
+    for line in more:
+        out += [SoftBreak(), Text(line.lstrip(" \t"))]
+    return tuple(out)
 
 
 # ---------------------------------------------------------------- replacing

@@ -24,6 +24,7 @@ locale's terms.
 
 from __future__ import annotations
 
+import bisect
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
@@ -148,62 +149,91 @@ def _spnl(src: str, pos: int, end: int) -> int | None:
     return index
 
 
+@dataclass(slots=True)
+class _Scan:
+    """What the grammar needs to know of one text, worked out once so that scanning
+    stays linear however many brackets it has. ``jump`` says where the unit that starts
+    at an index ends: a backslash escape, a code span, an autolink or a balanced bracket
+    hide ``;``, ``]`` and ``@`` from the grammar. Following units from an index,
+    ``next_special`` is the first ``]``, ``;``, ``@`` or ``-`` reached and ``next_stop``
+    the first ``;`` or ``]`` (``len(src)`` when none). ``failed_lists`` holds where a
+    list of citations (and the range it was read in) was found not to be one."""
+
+    jump: dict[int, int]
+    next_special: list[int]
+    next_stop: list[int]
+    failed_lists: set[tuple[int, int]]
+
+
 @lru_cache(maxsize=16)
-def _skips(src: str) -> dict[int, int]:
+def _scan(src: str) -> _Scan:
+    jump = _units(src)
+    size = len(src)
+    next_special = [size] * (size + 1)
+    next_stop = [size] * (size + 1)
+    for index in range(size - 1, -1, -1):
+        after = min(jump.get(index, index + 1), size)
+        char = src[index]
+        next_special[index] = index if char in "];@-" else next_special[after]
+        next_stop[index] = index if char in ";]" else next_stop[after]
+    return _Scan(jump, next_special, next_stop, set())
+
+
+def _units(src: str) -> dict[int, int]:
     """Where each unit that hides ``;``, ``]`` and ``@`` from the grammar starts, and
-    where it ends: a backslash escape, a code span, an autolink, a balanced bracket.
-    Worked out once per text, so that scanning stays linear."""
-    skips: dict[int, int] = {}
+    where it ends: a backslash escape, a code span, an autolink, a balanced bracket."""
+    units: dict[int, int] = {}
     opened: list[int] = []
-    runs = _backtick_runs(src)
+    code_spans = _CodeSpans(src)
     index = 0
     while index < len(src):
         char = src[index]
         if char == "\\" and index + 1 < len(src):
-            skips[index] = index + 2
+            units[index] = index + 2
             index += 2
             continue
         if char == "`":
-            run_end, closing = runs[index]
+            run_end, closing = code_spans.span(index)
             if closing is not None:
-                skips[index] = closing
-                index = closing
-                continue
-            index = run_end
+                units[index] = closing
+            index = run_end if closing is None else closing
             continue
         if char == "<":
             match = _AUTOLINK.match(src, index)
             if match:
-                skips[index] = match.end()
+                units[index] = match.end()
                 index = match.end()
                 continue
         if char == "[":
             opened.append(index)
         elif char == "]" and opened:
-            skips[opened.pop()] = index + 1
+            units[opened.pop()] = index + 1
         index += 1
-    return skips
+    return units
 
 
 _AUTOLINK = re.compile(r"<[A-Za-z][A-Za-z0-9.+-]{1,31}:[^<>\s]*>")
 
 
-def _backtick_runs(src: str) -> dict[int, tuple[int, int | None]]:
-    """For each run of backticks: its end, and the end of the code span it opens
-    (the next run of the same length), if any."""
-    runs = [(m.start(), m.end()) for m in re.finditer(r"`+", src)]
-    following: dict[int, int] = {}
-    result: dict[int, tuple[int, int | None]] = {}
-    for start, end in reversed(runs):
-        length = end - start
-        closing_start = following.get(length)
-        result[start] = (end, None if closing_start is None else closing_start + length)
-        following[length] = start
-    return result
+class _CodeSpans:
+    """Where the code span opened by a run of backticks ends: after the next run of the
+    same length (a run may start after an escaped backtick, ``\\```)."""
 
+    def __init__(self, src: str) -> None:
+        self.src = src
+        self.starts: dict[int, list[int]] = {}
+        for match in re.finditer(r"`+", src):
+            self.starts.setdefault(match.end() - match.start(), []).append(match.start())
 
-def _next_unit(src: str, pos: int) -> int:
-    return _skips(src).get(pos, pos + 1)
+    def span(self, index: int) -> tuple[int, int | None]:
+        """The end of the run at ``index``, and the end of its code span if it has one."""
+        run_end = index
+        while run_end < len(self.src) and self.src[run_end] == "`":
+            run_end += 1
+        length = run_end - index
+        starts = self.starts.get(length, [])
+        following = bisect.bisect_left(starts, run_end)
+        return run_end, starts[following] + length if following < len(starts) else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,7 +249,8 @@ class _Item:
 
 def _citation(src: str, pos: int, end: int) -> _Item | None:
     """Pandoc's ``citation``: a prefix, a key, a suffix (up to ``;`` or ``]``)."""
-    index = pos
+    scan = _scan(src)
+    index = scan.next_special[pos]
     while index < end:
         char = src[index]
         if char == "]":
@@ -231,34 +262,39 @@ def _citation(src: str, pos: int, end: int) -> _Item | None:
         key = read_key(src, index, end) if char in "-@" else None
         if key is not None:
             return _Item(key, index, (pos, index), (key.end, _suffix_end(src, key.end, end)))
-        index = _next_unit(src, index)
+        index = scan.next_special[min(scan.jump.get(index, index + 1), len(src))]
     return None
 
 
 def _suffix_end(src: str, pos: int, end: int) -> int:
-    index = pos
-    while index < end and src[index] not in ";]":
-        index = _next_unit(src, index)
-    return min(index, end)
+    return min(_scan(src).next_stop[pos], end)
 
 
 def _cite_list(src: str, pos: int, end: int) -> tuple[list[_Item], int] | None:
-    """Citations separated by ``;``; where the list ends."""
+    """Citations separated by ``;``; where the list ends.
+
+    A list that fails from one citation fails from every citation before it too: those
+    places are remembered, so that ``[@a; [@a; [@a; …`` is not read again for each
+    bracket."""
+    failed = _scan(src).failed_lists
     items: list[_Item] = []
+    starts: list[int] = []
     index = pos
-    while True:
+    while (index, end) not in failed:
+        starts.append(index)
         item = _citation(src, index, end)
         if item is None:
-            return None
+            break
         items.append(item)
         index = item.suffix[1]
-        if index < end and src[index] == ";":
-            after = _spnl(src, index + 1, end)
-            if after is None:
-                return None
-            index = after
-            continue
-        return items, index
+        if index >= end or src[index] != ";":
+            return items, index
+        after = _spnl(src, index + 1, end)
+        if after is None:
+            break
+        index = after
+    failed.update((start, end) for start in starts)
+    return None
 
 
 def _closing_bracket(src: str, pos: int, end: int) -> int | None:
@@ -271,7 +307,7 @@ def _closing_bracket(src: str, pos: int, end: int) -> int | None:
 
 def normal_cite(src: str, pos: int, end: int) -> tuple[list[_Item], int] | None:
     """``[see @a, 45; @b]`` at ``pos``: its items and the index after its ``]``."""
-    if not src.startswith("[", pos) or "@" not in src[pos:end]:
+    if not src.startswith("[", pos) or src.find("@", pos, end) < 0:
         return None
     start = _spnl(src, pos + 1, end)
     if start is None:
@@ -392,24 +428,37 @@ def _push_part(
 
 
 def _tokenize_range(state: StateInline, start: int, stop: int) -> None:
-    """Inline tokens for ``src[start:stop]``, in the state's token stream.
-
-    The source is cut at ``stop`` meanwhile: markdown-it-py's text rule reads on to the
-    next special character even past ``posMax``. The caches markdown-it keeps by
-    position (skipped tokens, code spans' closing backticks) are set aside, so that
-    what was found in the cut source is not taken for the whole.
-    """
-    saved = (state.src, state.posMax, state.cache, state.backticks, state.backticksScanned)
-    state.src, state.pos, state.posMax = state.src[:stop], start, stop
+    """Inline tokens for ``src[start:stop]``, in the state's token stream. The caches
+    markdown-it keeps by position (skipped tokens, code spans' closing backticks) are
+    set aside meanwhile, so that what was found inside the range is not taken for the
+    whole text."""
+    saved = (state.posMax, state.cache, state.backticks, state.backticksScanned)
+    state.pos, state.posMax = start, stop
     state.cache, state.backticks, state.backticksScanned = {}, {}, False
     try:
         state.md.inline.tokenize(state)
     finally:
-        state.src, state.posMax, state.cache, state.backticks, state.backticksScanned = saved
+        state.posMax, state.cache, state.backticks, state.backticksScanned = saved
+
+
+def bounded_text(state: StateInline, silent: bool) -> bool:
+    """markdown-it-py's text rule, stopping at ``posMax``: the original reads on to the
+    next special character past it, which a range that does not end at one (a
+    citation's prefix) cannot have. Where the text ends at ``len(src)`` or at a
+    special character (a link's ``]``), both rules are the same."""
+    found = state.md.inline.terminator_re.search(state.src, state.pos, state.posMax)
+    end = found.start() if found else state.posMax
+    if end == state.pos:
+        return False
+    if not silent:
+        state.append_pending(state.src[state.pos : end])
+    state.pos = end
+    return True
 
 
 def citation_plugin(md: MarkdownIt) -> None:
     """Pandoc's citations, tried after links, spans and note references."""
+    md.inline.ruler.at("text", bounded_text)
     md.inline.ruler.after("footnote_ref", "citation", citation_rule)
 
 
