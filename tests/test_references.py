@@ -5,6 +5,7 @@ metadata's inline references, each item compared with pandoc 3.9's own reading
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 from functools import cache
@@ -92,6 +93,89 @@ def test_pandoc_quirks_are_kept() -> None:
     assert bib["smith2010"]["author"] == [{"family": "Smith", "given": "John Q.", "suffix": "Jr."}]
     assert bib["child"]["container-title"] == "The kennedy tapes: Inside the white house"
     assert bib["numberedseries"]["collection-title"] == "7th series"
+
+
+WORDS = [
+    "The",
+    "Cuban",
+    "missile",
+    "Crisis",
+    "USSR",
+    "U.S.",
+    "McCarthy",
+    "iPhone",
+    "NATO",
+    "of",
+    "and",
+    "a",
+    "War",
+    "1962",
+    "Khrushchev's",
+    "Soviet-American",
+    "Détente",
+    "über",
+    "Ölkrise",
+    "e.g.",
+    "Vol.",
+    "II",
+    "X-Ray",
+    "d'Estaing",
+    "Le",
+    "la",
+    "Guerre",
+    "froide",
+]
+PUNCTUATION = ("", "", "", ",", ":", ".", "?", "!", ";", " --", " ---", "/")
+GIVEN = ("John", "J.G.", "Anna Maria", "Jean-Paul", "A. A.")
+FAMILY = ("Smith", "van der Berg", "de La Fontaine", "{von Braun}", "O'Neil", "d'Estaing")
+
+
+def random_word(rnd: random.Random) -> str:
+    word = rnd.choice(WORDS)
+    wrappers = ("{%s}", "\\emph{%s}", "``%s''", "\\textsc{%s}", "{\\em %s}")
+    if rnd.random() < 0.25:
+        word = rnd.choice(wrappers) % word
+    return word + rnd.choice(PUNCTUATION)
+
+
+def random_entry(rnd: random.Random, number: int) -> str:
+    title = " ".join(random_word(rnd) for _ in range(rnd.randint(1, 9)))
+    names = []
+    for _ in range(rnd.randint(1, 3)):
+        given, family = rnd.choice(GIVEN), rnd.choice(FAMILY)
+        names.append(
+            rnd.choice((f"{family}, {given}", f"{given} {family}", f"{family}, Jr., {given}"))
+        )
+    extra = rnd.choice(
+        (
+            "",
+            f"subtitle = {{{random_word(rnd)} {random_word(rnd)}}},",
+            f"titleaddon = {{{random_word(rnd)}}},",
+            "langid = {german},",
+            f"booktitle = {{{random_word(rnd)}}}, maintitle = {{{random_word(rnd)}}},",
+            f"maintitle = {{{random_word(rnd)}}}, volume = {{2}},",
+        )
+    )
+    kind = rnd.choice(("book", "article", "incollection", "misc", "online", "report", "thesis"))
+    date = rnd.choice(("1962", "1962-10-27", "1993-23", "1990/1991", "1962~", "1963?"))
+    return (
+        f"@{kind}{{random{number},\n  author = {{{' and '.join(names)}}},\n"
+        f"  title = {{{title}}},\n  {extra}\n  date = {{{date}}}\n}}\n"
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_titles_and_names_are_read_as_pandoc_reads_them(seed: int, tmp_path: Path) -> None:
+    """Sentence-casing and name splitting on 200 generated entries, against pandoc."""
+    rnd = random.Random(seed)
+    text = "\n".join(random_entry(rnd, number) for number in range(200))
+    path = tmp_path / "random.bib"
+    path.write_text(text, encoding="utf-8")
+    items, problems = read_bib(text, "random.bib", Variant.BIBLATEX)
+    assert problems == []
+    theirs = {item["id"]: item for item in pandoc(str(path), "-f", "biblatex")}
+    differing = [item.key for item in items if dict(item.data) != theirs[item.key]]
+    assert differing == []
 
 
 @pytest.mark.parametrize(

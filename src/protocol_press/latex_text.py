@@ -449,7 +449,6 @@ class _Case(Enum):
     AFTER_WORD_END = auto()
     AFTER_WORD_CHAR = auto()
     AFTER_SENTENCE_PUNCTUATION = auto()
-    AFTER_OTHER_PUNCTUATION = auto()
     BEFORE_LAST_WORD = auto()
 
 
@@ -498,7 +497,9 @@ class _SentenceCase:
             return _Case.START_SENTENCE
         if last in WORD_BREAKS or last.isspace():
             return _Case.AFTER_WORD_END
-        return _Case.AFTER_OTHER_PUNCTUATION
+        # Other punctuation leaves the state as it was: in "<i>U.S.</i>, The" the
+        # comma (a text of its own after the emphasis) keeps the sentence's end.
+        return self.state
 
 
 def _split_last_word(nodes: tuple[Node, ...]) -> tuple[tuple[Node, ...], str | None]:
@@ -519,8 +520,9 @@ def _split_last_word(nodes: tuple[Node, ...]) -> tuple[tuple[Node, ...], str | N
 
 
 def _split_up(text: str) -> list[str]:
-    """citeproc's splitUp: runs of ASCII letters and digits, of other letters and
-    digits, of spaces; every other character alone."""
+    """citeproc's splitUp as pandoc 3.9 has it: runs of ASCII letters and digits, of
+    other letters and digits, of spaces, of other characters ("Vol.;" is "Vol" and
+    ".;", which does not end a sentence)."""
     chunks: list[str] = []
     for char in text:
         if chunks and _same_type(chunks[-1][-1], char):
@@ -533,7 +535,9 @@ def _split_up(text: str) -> list[str]:
 def _same_type(a: str, b: str) -> bool:
     if a.isalnum() and b.isalnum():
         return a.isascii() == b.isascii()
-    return a.isspace() and b.isspace()
+    if a.isspace() or b.isspace():
+        return a.isspace() and b.isspace()
+    return not a.isalnum() and not b.isalnum()
 
 
 def _sentence_case_word(state: _Case, word: str) -> str:
