@@ -207,6 +207,36 @@ def test_csl_json_items_are_what_pandoc_gives_back() -> None:
     _compare_with_pandoc(references, pandoc(str(CSL_JSON), "-f", "csljson"))
 
 
+RICH_TEXT_PIECES = (
+    *("word", "It's", "'single'", '"double"', "'", '"', " ", "  ", "(", ")", "'n'", "'90s"),
+    *("<i>it</i>", "<b>b</b>", "<i>a <i>b</i></i>", "<sc>sc</sc>", "<u>u</u>", "H<sub>2</sub>O"),
+    *("\"nested 'inner' x\"", "rock'n'roll", "l'État", "O'Brien", "&", "<", "a/b", " ;", "« oui »"),
+    *('<span class="nocase">iPod</span>', '<span style="font-variant:small-caps;">Sc</span>'),
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_csl_json_rich_text_is_read_as_pandoc_reads_it(seed: int, tmp_path: Path) -> None:
+    """Quotes, apostrophes and markup in 300 generated CSL-JSON titles, against pandoc."""
+    rnd = random.Random(seed)
+    items = [
+        {
+            "id": f"item{number}",
+            "type": "book",
+            "title": "".join(rnd.choice(RICH_TEXT_PIECES) for _ in range(rnd.randint(1, 8))),
+        }
+        for number in range(300)
+    ]
+    text = json.dumps(items, ensure_ascii=False, indent=1)
+    path = tmp_path / "random.json"
+    path.write_text(text, encoding="utf-8")
+    references, problems = read_bibliography_text(text, "random.json", "csljson")
+    assert problems == []
+    theirs = {item["id"]: item for item in pandoc(str(path), "-f", "csljson")}
+    differing = [ref.id for ref in references if dict(ref.data) != theirs[ref.id]]
+    assert differing == []
+
+
 def test_csl_json_items_start_at_their_brace() -> None:
     text = CSL_JSON.read_text(encoding="utf-8")
     references, _ = read_bibliography_text(text, "historians.json", "csljson")

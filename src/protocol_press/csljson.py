@@ -15,6 +15,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from protocol_press.latex_text import Node, Styled, render_csl
+
 UPPERCASE_VARIABLES = frozenset(("url", "doi", "isbn", "issn", "pmid", "pmcid"))
 DATE_VARIABLES = frozenset(
     ("accessed", "available-date", "event-date", "issued", "original-date", "submitted")
@@ -178,8 +180,6 @@ def edtf_date(text: str) -> dict[str, Any] | None:
     return date
 
 
-NOCASE = re.compile(r'<span class="nocase">(.*?)</span>', re.DOTALL)
-SMALL_CAPS = re.compile(r"<sc>(.*?)</sc>", re.DOTALL)
 MARKDOWN_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 MARKDOWN_EMPHASIS = re.compile(r"(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
 
@@ -199,30 +199,49 @@ ABBREVIATION = re.compile(
 NBSP = "\u00a0"
 
 
+HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def rich_text(text: str, markdown: bool) -> str:
     """A rich-text value as pandoc writes it back."""
-    text = NOCASE.sub(r"\1", text)
-    text = SMALL_CAPS.sub(r'<span style="font-variant:small-caps;">\1</span>', text)
-    if markdown:
-        text = MARKDOWN_STRONG.sub(r"<b>\1</b>", text)
-        text = MARKDOWN_EMPHASIS.sub(r"<i>\1</i>", text)
-        text = " ".join(text.split())
-        text = ABBREVIATION.sub(lambda match: match.group(1) + NBSP, text)
-    return smart_quotes(text)
+    if not markdown:
+        return render_csl(parse_csl_markup(text.replace("\t", " ")))
+    # Markdown: HTML tags are raw HTML, which pandoc leaves out of CSL text.
+    text = HTML_TAG.sub("", text)
+    text = MARKDOWN_STRONG.sub(r"<b>\1</b>", text)
+    text = MARKDOWN_EMPHASIS.sub(r"<i>\1</i>", text)
+    text = " ".join(text.split())
+    text = text.replace("---", "—").replace("--", "–").replace("...", "…")
+    text = ABBREVIATION.sub(lambda match: match.group(1) + NBSP, text)
+    text = markdown_quotes(text)
+    return MARKDOWN_ESCAPE.sub(r"\1", text.replace('"', "”"))
 
 
-TAG = re.compile(r"(<[^<>]*>)")
+MARKUP_SPLIT = re.compile(r"(<[^<>]*>)")
 OPENING_CONTEXT = "([{“‘—–/"
 
 
-def smart_quotes(text: str) -> str:
-    """Straight quotes as pandoc's smart reading makes them, outside markup tags: a
-    quotation (double or single) is “…” and one inside it ‘…’ (CSL's flip-flop); a
-    lone ``'`` is an apostrophe."""
+def _closes(piece: str, index: int) -> bool:
+    """A closing quote in Markdown: after a non-space, not before a letter or digit."""
+    before = piece[index - 1 : index]
+    after = piece[index + 1 : index + 2]
+    return before.strip() != "" and not after.isalnum()
+
+
+def _closed_later(piece: str, index: int) -> bool:
+    char = piece[index]
+    return any(piece[at] == char and _closes(piece, at) for at in range(index + 1, len(piece)))
+
+
+def markdown_quotes(text: str) -> str:
+    """Straight quotes as pandoc's Markdown reader makes them (outside markup tags):
+    a quotation (double or single) is “…”, one inside it ‘…’ (CSL's flip-flop), a
+    quote that opens nothing an apostrophe (or a closing double quote)."""
     out: list[str] = []
     open_quotes: list[str] = []
     previous = ""
-    for number, piece in enumerate(TAG.split(text)):
+    for number, piece in enumerate(MARKUP_SPLIT.split(text)):
         if number % 2:
             out.append(piece)
             continue
@@ -231,13 +250,147 @@ def smart_quotes(text: str) -> str:
             can_open = (
                 previous == "" or previous.isspace() or previous in OPENING_CONTEXT
             ) and following.strip() != ""
-            if char in "\"'" and open_quotes and open_quotes[-1] == char and not can_open:
+            if char in "\"'" and open_quotes and open_quotes[-1] == char and _closes(piece, index):
                 open_quotes.pop()
                 out.append("”" if len(open_quotes) % 2 == 0 else "’")
-            elif char == '"' or (char == "'" and can_open and "'" in piece[index + 1 :]):
+            elif (
+                char in "\"'"
+                and can_open
+                and char not in open_quotes
+                and _closed_later(piece, index)
+            ):
                 out.append("“" if len(open_quotes) % 2 == 0 else "‘")
                 open_quotes.append(char)
             else:
                 out.append("’" if char == "'" else char)
             previous = char
     return "".join(out)
+
+
+# --- CSL-JSON's rich text (citeproc's parseCslJson) -----------------------------------
+
+QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+SUPERSCRIPT_CHARS = frozenset("ª²³¹º")
+MARKUP_TAGS = (
+    ("<i>", "</i>", "i"),
+    ("<b>", "</b>", "b"),
+    ("<u>", "</u>", "u"),
+    ("<sup>", "</sup>", "sup"),
+    ("<sub>", "</sub>", "sub"),
+    ("<sc>", "</sc>", "sc"),
+)
+SPAN_TAGS = (
+    (re.compile(r'<span\s*class="nodecor"\s*>'), "group"),
+    (re.compile(r'<span\s*style="baseline">'), "group"),
+    (re.compile(r'<span\s*style="font-variant:\s*small-caps;\s*"\s*>'), "sc"),
+    (re.compile(r'<span\s*class="nocase"\s*>'), "group"),
+)
+NARROW_SPACES = (
+    (" ;", "\u202f;"),
+    (" ?", "\u202f?"),
+    (" !", "\u202f!"),
+    (" »", "\u202f»"),
+    ("« ", "«\u202f"),
+)
+
+
+class _NoParse(Exception):
+    """This alternative does not match here (the parser backtracks)."""
+
+
+def _special(char: str) -> bool:
+    if char in "<>'\"’":
+        return True
+    return not char.isascii() and (char in "“”‘’" or char in SUPERSCRIPT_CHARS)
+
+
+def parse_csl_markup(text: str) -> tuple[Node, ...]:
+    """CSL-JSON rich text as citeproc parses it: quotations (a straight quote opens
+    one only before a non-space, and only where its closing quote follows), an
+    apostrophe inside a word, ``<i>``, ``<b>``, ``<u>``, ``<sup>``, ``<sub>``, small
+    caps and ``nocase``; text that does not parse stays as written."""
+    nodes: list[Node] = []
+    at = 0
+    try:
+        while at < len(text):
+            node, at = _csl_piece(text, at)
+            nodes.append(node)
+    except _NoParse:
+        return (text,)
+    return tuple(nodes)
+
+
+def _csl_piece(text: str, at: int) -> tuple[Node, int]:
+    for alternative in (_csl_text, _csl_quoted, _csl_markup, _csl_symbol):
+        try:
+            return alternative(text, at)
+        except _NoParse:
+            continue
+    raise _NoParse
+
+
+def _csl_text(text: str, at: int) -> tuple[Node, int]:
+    """A word (with one apostrophe inside it: "O’Brien"), or a run of other text."""
+    end = at
+    while end < len(text) and text[end].isalnum() and not _special(text[end]):
+        end += 1
+    if end > at:
+        word = text[at:end]
+        if end < len(text) and text[end] in "'’":
+            rest = end + 1
+            while rest < len(text) and text[rest].isalnum():
+                rest += 1
+            if rest > end + 1:
+                word, end = word + "’" + text[end + 1 : rest], rest
+        return _narrow_spaces(word), end
+    while end < len(text) and not text[end].isalnum() and not _special(text[end]):
+        end += 1
+    if end == at:
+        raise _NoParse
+    return _narrow_spaces(text[at:end]), end
+
+
+def _narrow_spaces(text: str) -> str:
+    for before, after in NARROW_SPACES:
+        text = text.replace(before, after)
+    return text
+
+
+def _csl_quoted(text: str, at: int) -> tuple[Node, int]:
+    closing = QUOTE_PAIRS.get(text[at])
+    following = text[at + 1 : at + 2]
+    if closing is None or following in ("", " ", "\t", "\n", "\r") or following == closing:
+        raise _NoParse
+    children, end = _until(text, at + 1, closing)
+    return Styled("quote", children), end
+
+
+def _csl_markup(text: str, at: int) -> tuple[Node, int]:
+    for opening, closing, kind in MARKUP_TAGS:
+        if text.startswith(opening, at):
+            children, end = _until(text, at + len(opening), closing)
+            return Styled(kind, children), end
+    for pattern, kind in SPAN_TAGS:
+        match = pattern.match(text, at)
+        if match:
+            children, end = _until(text, match.end(), "</span>")
+            return Styled(kind, children), end
+    raise _NoParse
+
+
+def _until(text: str, at: int, closing: str) -> tuple[tuple[Node, ...], int]:
+    """Pieces up to ``closing`` (consumed); without it this alternative fails."""
+    children: list[Node] = []
+    while not text.startswith(closing, at):
+        if at >= len(text):
+            raise _NoParse
+        node, at = _csl_piece(text, at)
+        children.append(node)
+    return tuple(children), at + len(closing)
+
+
+def _csl_symbol(text: str, at: int) -> tuple[Node, int]:
+    char = text[at]
+    if not _special(char):
+        raise _NoParse
+    return ("’" if char in "'’" else char), at + 1
