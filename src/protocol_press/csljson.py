@@ -130,7 +130,7 @@ def normalize_date(value: Any) -> Any:
     if isinstance(value, int):
         return {"date-parts": [[value]]}
     if isinstance(value, str):
-        return edtf_date(value) or {"date-parts": []}
+        return _raw_date(value)
     if not isinstance(value, Mapping):
         return value
     if "date-parts" in value:
@@ -141,7 +141,7 @@ def normalize_date(value: Any) -> Any:
         ]
         date: dict[str, Any] = {"date-parts": [part for part in parts if part]}
     elif isinstance(value.get("raw"), str):
-        date = edtf_date(value["raw"]) or {"date-parts": []}
+        date = _raw_date(value["raw"])
     else:
         date = {"date-parts": []}
     if value.get("circa") in (True, 1, "true", "1"):
@@ -149,35 +149,90 @@ def normalize_date(value: Any) -> Any:
     return date
 
 
-EDTF_PART = re.compile(r"(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T[\d:]+Z?)?")
+def _raw_date(text: str) -> dict[str, Any]:
+    """A CSL date written as text (citeproc's rawDate); pandoc drops what it cannot
+    read (the literal) and writes empty date parts."""
+    return edtf_date(text) or old_style_date(text) or {"date-parts": []}
 
 
 def edtf_date(text: str) -> dict[str, Any] | None:
-    """A BibLaTeX (EDTF) date as citeproc reads it: ``1993``, ``1993-10-05``,
-    ``1993-23`` (a season), ranges ``1990/1991`` (an empty end is year 0, ``..``
-    is refused), ``~`` anywhere for circa, ``?`` and ``%`` dropped, a time ignored,
-    a year before 1 shifted by one (``-0044`` is 45 BC, year -45)."""
-    circa = "~" in text
-    pieces = text.strip().replace("~", "").replace("?", "").replace("%", "").split("/")
-    if len(pieces) > 2:
+    """A BibLaTeX (EDTF) date as citeproc's rawDateEDTF reads it: ``1993``,
+    ``1993-10-05``, ``1993-23`` (a season), ranges ``1990/1991`` (an empty end is
+    year 0, ``..`` is refused), ``~`` at the end of a part for circa, ``?``, ``%``
+    and a time ignored, ``199u`` for a decade, ``-0044`` for 45 BC (year -45)."""
+    pieces = text.split("/")
+    if len(pieces) == 1 and "u" in text:
+        text = text.replace("u", "0") + "/" + text.replace("u", "9")
+    elif len(pieces) == 2 and pieces[1] in ("open", "unknown"):
+        text = pieces[0] + "/"
+    ranges = [piece.strip() for piece in text.split("/")]
+    parts = [_edtf_part(piece) for piece in ranges]
+    if any(part is None for part in parts):
         return None
-    parts: list[list[int]] = []
-    for piece in pieces:
-        piece = piece.strip()
-        if piece == "" and len(pieces) == 2:
-            parts.append([0])
-            continue
-        match = EDTF_PART.fullmatch(piece)
-        if match is None:
-            return None
-        numbers = [int(group) for group in match.groups() if group is not None]
-        if numbers[0] <= 0:
-            numbers[0] -= 1
-        parts.append(numbers)
     date: dict[str, Any] = {"date-parts": parts}
-    if circa:
+    if any(piece.endswith("~") for piece in ranges):
         date["circa"] = True
     return date
+
+
+def _edtf_part(text: str) -> list[int] | None:
+    long_year = text.startswith("y")
+    text = text.removeprefix("y")
+    negative = text.startswith("-")
+    text = re.split(r"[~?%T]", text.removeprefix("-"), maxsplit=1)[0]
+    fields = text.split("-")
+    if fields == [""]:
+        return [0]
+    if len(fields) > 3 or not all(field.isdigit() for field in fields):
+        return None
+    year, *rest = fields
+    if not (len(year) == 4 or (long_year and len(year) >= 4)):
+        return None
+    if any(len(field) != 2 for field in rest):
+        return None
+    numbers = [int(field) for field in fields]
+    if negative:
+        numbers[0] = -numbers[0] - 1
+    return numbers
+
+
+MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+SEASON_KEYS = ("spr", "sum", "fal", "win")
+
+
+def old_style_date(text: str) -> dict[str, Any] | None:
+    """citeproc's rawDateOld, for a CSL date that is not EDTF: ``May 1990``,
+    ``5/1990``, ``Spring 1990``, ``10 5 1990`` (month, day, year), ranges with ``-``."""
+    parts: list[list[int]] = []
+    for piece in text.split("-"):
+        fields = re.split(r"[ /,]", piece.strip())
+        if fields == [""]:
+            parts.append([])
+            continue
+        if len(fields) > 3:
+            return None
+        numbers = [
+            _int_or_month(field, index == 0 and len(fields) > 1)
+            for index, field in enumerate(fields)
+        ]
+        if any(number is None for number in numbers):
+            return None
+        year = numbers[-1]
+        ordered = [year] if len(fields) == 1 else [year, *numbers[:-1]]
+        parts.append([number for number in ordered if number is not None])
+    return {"date-parts": [part for part in parts if part]}
+
+
+def _int_or_month(field: str, may_be_month: bool) -> int | None:
+    if re.fullmatch(r"-?\d+", field):
+        return int(field)
+    if may_be_month:
+        key = field[:3].lower()
+        if key in MONTH_KEYS:
+            return MONTH_KEYS.index(key) + 1
+        if key in SEASON_KEYS:
+            return SEASON_KEYS.index(key) + 13
+    return None
 
 
 MARKDOWN_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
