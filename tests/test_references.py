@@ -5,6 +5,7 @@ metadata's inline references, each item compared with pandoc 3.9's own reading
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import subprocess
 from collections.abc import Mapping
@@ -95,6 +96,89 @@ def test_pandoc_quirks_are_kept() -> None:
     assert bib["numberedseries"]["collection-title"] == "7th series"
 
 
+WORDS = [
+    "The",
+    "Cuban",
+    "missile",
+    "Crisis",
+    "USSR",
+    "U.S.",
+    "McCarthy",
+    "iPhone",
+    "NATO",
+    "of",
+    "and",
+    "a",
+    "War",
+    "1962",
+    "Khrushchev's",
+    "Soviet-American",
+    "Détente",
+    "über",
+    "Ölkrise",
+    "e.g.",
+    "Vol.",
+    "II",
+    "X-Ray",
+    "d'Estaing",
+    "Le",
+    "la",
+    "Guerre",
+    "froide",
+]
+PUNCTUATION = ("", "", "", ",", ":", ".", "?", "!", ";", " --", " ---", "/")
+GIVEN = ("John", "J.G.", "Anna Maria", "Jean-Paul", "A. A.")
+FAMILY = ("Smith", "van der Berg", "de La Fontaine", "{von Braun}", "O'Neil", "d'Estaing")
+
+
+def random_word(rnd: random.Random) -> str:
+    word = rnd.choice(WORDS)
+    wrappers = ("{%s}", "\\emph{%s}", "``%s''", "\\textsc{%s}", "{\\em %s}")
+    if rnd.random() < 0.25:
+        word = rnd.choice(wrappers) % word
+    return word + rnd.choice(PUNCTUATION)
+
+
+def random_entry(rnd: random.Random, number: int) -> str:
+    title = " ".join(random_word(rnd) for _ in range(rnd.randint(1, 9)))
+    names = []
+    for _ in range(rnd.randint(1, 3)):
+        given, family = rnd.choice(GIVEN), rnd.choice(FAMILY)
+        names.append(
+            rnd.choice((f"{family}, {given}", f"{given} {family}", f"{family}, Jr., {given}"))
+        )
+    extra = rnd.choice(
+        (
+            "",
+            f"subtitle = {{{random_word(rnd)} {random_word(rnd)}}},",
+            f"titleaddon = {{{random_word(rnd)}}},",
+            "langid = {german},",
+            f"booktitle = {{{random_word(rnd)}}}, maintitle = {{{random_word(rnd)}}},",
+            f"maintitle = {{{random_word(rnd)}}}, volume = {{2}},",
+        )
+    )
+    kind = rnd.choice(("book", "article", "incollection", "misc", "online", "report", "thesis"))
+    date = rnd.choice(("1962", "1962-10-27", "1993-23", "1990/1991", "1962~", "1963?"))
+    return (
+        f"@{kind}{{random{number},\n  author = {{{' and '.join(names)}}},\n"
+        f"  title = {{{title}}},\n  {extra}\n  date = {{{date}}}\n}}\n"
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_titles_and_names_are_read_as_pandoc_reads_them(seed: int, tmp_path: Path) -> None:
+    """Sentence-casing and name splitting on 200 generated entries, against pandoc."""
+    rnd = random.Random(seed)
+    text = "\n".join(random_entry(rnd, number) for number in range(200))
+    path = tmp_path / "random.bib"
+    path.write_text(text, encoding="utf-8")
+    items, problems = read_bib(text, "random.bib", Variant.BIBLATEX)
+    assert problems == []
+    theirs = {item["id"]: item for item in pandoc(str(path), "-f", "biblatex")}
+    differing = [item.key for item in items if dict(item.data) != theirs[item.key]]
+    assert differing == []
+
+
 @pytest.mark.parametrize(
     ("text", "date"),
     [
@@ -133,6 +217,36 @@ def test_csl_json_items_are_what_pandoc_gives_back() -> None:
     references, problems = read_bibliography_text(text, "historians.json", "csljson")
     assert problems == []
     _compare_with_pandoc(references, pandoc(str(CSL_JSON), "-f", "csljson"))
+
+
+RICH_TEXT_PIECES = (
+    *("word", "It's", "'single'", '"double"', "'", '"', " ", "  ", "(", ")", "'n'", "'90s"),
+    *("<i>it</i>", "<b>b</b>", "<i>a <i>b</i></i>", "<sc>sc</sc>", "<u>u</u>", "H<sub>2</sub>O"),
+    *("\"nested 'inner' x\"", "rock'n'roll", "l'État", "O'Brien", "&", "<", "a/b", " ;", "« oui »"),
+    *('<span class="nocase">iPod</span>', '<span style="font-variant:small-caps;">Sc</span>'),
+)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_random_csl_json_rich_text_is_read_as_pandoc_reads_it(seed: int, tmp_path: Path) -> None:
+    """Quotes, apostrophes and markup in 300 generated CSL-JSON titles, against pandoc."""
+    rnd = random.Random(seed)
+    items = [
+        {
+            "id": f"item{number}",
+            "type": "book",
+            "title": "".join(rnd.choice(RICH_TEXT_PIECES) for _ in range(rnd.randint(1, 8))),
+        }
+        for number in range(300)
+    ]
+    text = json.dumps(items, ensure_ascii=False, indent=1)
+    path = tmp_path / "random.json"
+    path.write_text(text, encoding="utf-8")
+    references, problems = read_bibliography_text(text, "random.json", "csljson")
+    assert problems == []
+    theirs = {item["id"]: item for item in pandoc(str(path), "-f", "csljson")}
+    differing = [ref.id for ref in references if dict(ref.data) != theirs[ref.id]]
+    assert differing == []
 
 
 def test_csl_json_items_start_at_their_brace() -> None:

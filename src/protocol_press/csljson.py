@@ -16,6 +16,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from protocol_press.latex_text import Node, Styled, render_csl
+
 UPPERCASE_VARIABLES = frozenset(("url", "doi", "isbn", "issn", "pmid", "pmcid"))
 DATE_VARIABLES = frozenset(
     ("accessed", "available-date", "event-date", "issued", "original-date", "submitted")
@@ -129,7 +131,7 @@ def normalize_date(value: Any) -> Any:
     if isinstance(value, int):
         return {"date-parts": [[value]]}
     if isinstance(value, str):
-        return edtf_date(value) or {"date-parts": []}
+        return _raw_date(value)
     if not isinstance(value, Mapping):
         return value
     if "date-parts" in value:
@@ -140,7 +142,7 @@ def normalize_date(value: Any) -> Any:
         ]
         date: dict[str, Any] = {"date-parts": [part for part in parts if part]}
     elif isinstance(value.get("raw"), str):
-        date = edtf_date(value["raw"]) or {"date-parts": []}
+        date = _raw_date(value["raw"])
     else:
         date = {"date-parts": []}
     if value.get("circa") in (True, 1, "true", "1"):
@@ -151,39 +153,92 @@ def normalize_date(value: Any) -> Any:
     return date
 
 
-EDTF_PART = re.compile(r"(-?\d{4})(?:-(\d{2}))?(?:-(\d{2}))?(?:T[\d:]+Z?)?")
+def _raw_date(text: str) -> dict[str, Any]:
+    """A CSL date written as text (citeproc's rawDate); pandoc drops what it cannot
+    read (the literal) and writes empty date parts."""
+    return edtf_date(text) or old_style_date(text) or {"date-parts": []}
 
 
 def edtf_date(text: str) -> dict[str, Any] | None:
-    """A BibLaTeX (EDTF) date as citeproc reads it: ``1993``, ``1993-10-05``,
-    ``1993-23`` (a season), ranges ``1990/1991`` (an empty end is year 0, ``..``
-    is refused), ``~`` anywhere for circa, ``?`` and ``%`` dropped, a time ignored,
-    a year before 1 shifted by one (``-0044`` is 45 BC, year -45)."""
-    circa = "~" in text
-    pieces = text.strip().replace("~", "").replace("?", "").replace("%", "").split("/")
-    if len(pieces) > 2:
+    """A BibLaTeX (EDTF) date as citeproc's rawDateEDTF reads it: ``1993``,
+    ``1993-10-05``, ``1993-23`` (a season), ranges ``1990/1991`` (an empty end is
+    year 0, ``..`` is refused), ``~`` at the end of a part for circa, ``?``, ``%``
+    and a time ignored, ``199u`` for a decade, ``-0044`` for 45 BC (year -45)."""
+    pieces = text.split("/")
+    if len(pieces) == 1 and "u" in text:
+        text = text.replace("u", "0") + "/" + text.replace("u", "9")
+    elif len(pieces) == 2 and pieces[1] in ("open", "unknown"):
+        text = pieces[0] + "/"
+    ranges = [piece.strip() for piece in text.split("/")]
+    parts = [_edtf_part(piece) for piece in ranges]
+    if any(part is None for part in parts):
         return None
-    parts: list[list[int]] = []
-    for piece in pieces:
-        piece = piece.strip()
-        if piece == "" and len(pieces) == 2:
-            parts.append([0])
-            continue
-        match = EDTF_PART.fullmatch(piece)
-        if match is None:
-            return None
-        numbers = [int(group) for group in match.groups() if group is not None]
-        if numbers[0] <= 0:
-            numbers[0] -= 1
-        parts.append(numbers)
     date: dict[str, Any] = {"date-parts": parts}
-    if circa:
+    if any(piece.endswith("~") for piece in ranges):
         date["circa"] = True
     return date
 
 
-NOCASE = re.compile(r'<span class="nocase">(.*?)</span>', re.DOTALL)
-SMALL_CAPS = re.compile(r"<sc>(.*?)</sc>", re.DOTALL)
+def _edtf_part(text: str) -> list[int] | None:
+    long_year = text.startswith("y")
+    text = text.removeprefix("y")
+    negative = text.startswith("-")
+    text = re.split(r"[~?%T]", text.removeprefix("-"), maxsplit=1)[0]
+    fields = text.split("-")
+    if fields == [""]:
+        return [0]
+    if len(fields) > 3 or not all(field.isdigit() for field in fields):
+        return None
+    year, *rest = fields
+    if not (len(year) == 4 or (long_year and len(year) >= 4)):
+        return None
+    if any(len(field) != 2 for field in rest):
+        return None
+    numbers = [int(field) for field in fields]
+    if negative:
+        numbers[0] = -numbers[0] - 1
+    return numbers
+
+
+MONTH_KEYS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+SEASON_KEYS = ("spr", "sum", "fal", "win")
+
+
+def old_style_date(text: str) -> dict[str, Any] | None:
+    """citeproc's rawDateOld, for a CSL date that is not EDTF: ``May 1990``,
+    ``5/1990``, ``Spring 1990``, ``10 5 1990`` (month, day, year), ranges with ``-``."""
+    parts: list[list[int]] = []
+    for piece in text.split("-"):
+        fields = re.split(r"[ /,]", piece.strip())
+        if fields == [""]:
+            parts.append([])
+            continue
+        if len(fields) > 3:
+            return None
+        numbers = [
+            _int_or_month(field, index == 0 and len(fields) > 1)
+            for index, field in enumerate(fields)
+        ]
+        if any(number is None for number in numbers):
+            return None
+        year = numbers[-1]
+        ordered = [year] if len(fields) == 1 else [year, *numbers[:-1]]
+        parts.append([number for number in ordered if number is not None])
+    return {"date-parts": [part for part in parts if part]}
+
+
+def _int_or_month(field: str, may_be_month: bool) -> int | None:
+    if re.fullmatch(r"-?\d+", field):
+        return int(field)
+    if may_be_month:
+        key = field[:3].lower()
+        if key in MONTH_KEYS:
+            return MONTH_KEYS.index(key) + 1
+        if key in SEASON_KEYS:
+            return SEASON_KEYS.index(key) + 13
+    return None
+
+
 MARKDOWN_STRONG = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
 MARKDOWN_EMPHASIS = re.compile(r"(?<![\w*])[*_](?=\S)(.+?)(?<=\S)[*_](?![\w*])")
 
@@ -203,30 +258,49 @@ ABBREVIATION = re.compile(
 NBSP = "\u00a0"
 
 
+HTML_TAG = re.compile(r"</?[A-Za-z][^<>]*>")
+MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
 def rich_text(text: str, markdown: bool) -> str:
     """A rich-text value as pandoc writes it back."""
-    text = NOCASE.sub(r"\1", text)
-    text = SMALL_CAPS.sub(r'<span style="font-variant:small-caps;">\1</span>', text)
-    if markdown:
-        text = MARKDOWN_STRONG.sub(r"<b>\1</b>", text)
-        text = MARKDOWN_EMPHASIS.sub(r"<i>\1</i>", text)
-        text = " ".join(text.split())
-        text = ABBREVIATION.sub(lambda match: match.group(1) + NBSP, text)
-    return smart_quotes(text)
+    if not markdown:
+        return render_csl(parse_csl_markup(text.replace("\t", " ")))
+    # Markdown: HTML tags are raw HTML, which pandoc leaves out of CSL text.
+    text = HTML_TAG.sub("", text)
+    text = MARKDOWN_STRONG.sub(r"<b>\1</b>", text)
+    text = MARKDOWN_EMPHASIS.sub(r"<i>\1</i>", text)
+    text = " ".join(text.split())
+    text = text.replace("---", "—").replace("--", "–").replace("...", "…")
+    text = ABBREVIATION.sub(lambda match: match.group(1) + NBSP, text)
+    text = markdown_quotes(text)
+    return MARKDOWN_ESCAPE.sub(r"\1", text.replace('"', "”"))
 
 
-TAG = re.compile(r"(<[^<>]*>)")
+MARKUP_SPLIT = re.compile(r"(<[^<>]*>)")
 OPENING_CONTEXT = "([{“‘—–/"
 
 
-def smart_quotes(text: str) -> str:
-    """Straight quotes as pandoc's smart reading makes them, outside markup tags: a
-    quotation (double or single) is “…” and one inside it ‘…’ (CSL's flip-flop); a
-    lone ``'`` is an apostrophe."""
+def _closes(piece: str, index: int) -> bool:
+    """A closing quote in Markdown: after a non-space, not before a letter or digit."""
+    before = piece[index - 1 : index]
+    after = piece[index + 1 : index + 2]
+    return before.strip() != "" and not after.isalnum()
+
+
+def _closed_later(piece: str, index: int) -> bool:
+    char = piece[index]
+    return any(piece[at] == char and _closes(piece, at) for at in range(index + 1, len(piece)))
+
+
+def markdown_quotes(text: str) -> str:
+    """Straight quotes as pandoc's Markdown reader makes them (outside markup tags):
+    a quotation (double or single) is “…”, one inside it ‘…’ (CSL's flip-flop), a
+    quote that opens nothing an apostrophe (or a closing double quote)."""
     out: list[str] = []
     open_quotes: list[str] = []
     previous = ""
-    for number, piece in enumerate(TAG.split(text)):
+    for number, piece in enumerate(MARKUP_SPLIT.split(text)):
         if number % 2:
             out.append(piece)
             continue
@@ -235,13 +309,147 @@ def smart_quotes(text: str) -> str:
             can_open = (
                 previous == "" or previous.isspace() or previous in OPENING_CONTEXT
             ) and following.strip() != ""
-            if char in "\"'" and open_quotes and open_quotes[-1] == char and not can_open:
+            if char in "\"'" and open_quotes and open_quotes[-1] == char and _closes(piece, index):
                 open_quotes.pop()
                 out.append("”" if len(open_quotes) % 2 == 0 else "’")
-            elif char == '"' or (char == "'" and can_open and "'" in piece[index + 1 :]):
+            elif (
+                char in "\"'"
+                and can_open
+                and char not in open_quotes
+                and _closed_later(piece, index)
+            ):
                 out.append("“" if len(open_quotes) % 2 == 0 else "‘")
                 open_quotes.append(char)
             else:
                 out.append("’" if char == "'" else char)
             previous = char
     return "".join(out)
+
+
+# --- CSL-JSON's rich text (citeproc's parseCslJson) -----------------------------------
+
+QUOTE_PAIRS = {'"': '"', "'": "'", "“": "”", "‘": "’"}
+SUPERSCRIPT_CHARS = frozenset("ª²³¹º")
+MARKUP_TAGS = (
+    ("<i>", "</i>", "i"),
+    ("<b>", "</b>", "b"),
+    ("<u>", "</u>", "u"),
+    ("<sup>", "</sup>", "sup"),
+    ("<sub>", "</sub>", "sub"),
+    ("<sc>", "</sc>", "sc"),
+)
+SPAN_TAGS = (
+    (re.compile(r'<span\s*class="nodecor"\s*>'), "group"),
+    (re.compile(r'<span\s*style="baseline">'), "group"),
+    (re.compile(r'<span\s*style="font-variant:\s*small-caps;\s*"\s*>'), "sc"),
+    (re.compile(r'<span\s*class="nocase"\s*>'), "group"),
+)
+NARROW_SPACES = (
+    (" ;", "\u202f;"),
+    (" ?", "\u202f?"),
+    (" !", "\u202f!"),
+    (" »", "\u202f»"),
+    ("« ", "«\u202f"),
+)
+
+
+class _NoParse(Exception):
+    """This alternative does not match here (the parser backtracks)."""
+
+
+def _special(char: str) -> bool:
+    if char in "<>'\"’":
+        return True
+    return not char.isascii() and (char in "“”‘’" or char in SUPERSCRIPT_CHARS)
+
+
+def parse_csl_markup(text: str) -> tuple[Node, ...]:
+    """CSL-JSON rich text as citeproc parses it: quotations (a straight quote opens
+    one only before a non-space, and only where its closing quote follows), an
+    apostrophe inside a word, ``<i>``, ``<b>``, ``<u>``, ``<sup>``, ``<sub>``, small
+    caps and ``nocase``; text that does not parse stays as written."""
+    nodes: list[Node] = []
+    at = 0
+    try:
+        while at < len(text):
+            node, at = _csl_piece(text, at)
+            nodes.append(node)
+    except _NoParse:
+        return (text,)
+    return tuple(nodes)
+
+
+def _csl_piece(text: str, at: int) -> tuple[Node, int]:
+    for alternative in (_csl_text, _csl_quoted, _csl_markup, _csl_symbol):
+        try:
+            return alternative(text, at)
+        except _NoParse:
+            continue
+    raise _NoParse
+
+
+def _csl_text(text: str, at: int) -> tuple[Node, int]:
+    """A word (with one apostrophe inside it: "O’Brien"), or a run of other text."""
+    end = at
+    while end < len(text) and text[end].isalnum() and not _special(text[end]):
+        end += 1
+    if end > at:
+        word = text[at:end]
+        if end < len(text) and text[end] in "'’":
+            rest = end + 1
+            while rest < len(text) and text[rest].isalnum():
+                rest += 1
+            if rest > end + 1:
+                word, end = word + "’" + text[end + 1 : rest], rest
+        return _narrow_spaces(word), end
+    while end < len(text) and not text[end].isalnum() and not _special(text[end]):
+        end += 1
+    if end == at:
+        raise _NoParse
+    return _narrow_spaces(text[at:end]), end
+
+
+def _narrow_spaces(text: str) -> str:
+    for before, after in NARROW_SPACES:
+        text = text.replace(before, after)
+    return text
+
+
+def _csl_quoted(text: str, at: int) -> tuple[Node, int]:
+    closing = QUOTE_PAIRS.get(text[at])
+    following = text[at + 1 : at + 2]
+    if closing is None or following in ("", " ", "\t", "\n", "\r") or following == closing:
+        raise _NoParse
+    children, end = _until(text, at + 1, closing)
+    return Styled("quote", children), end
+
+
+def _csl_markup(text: str, at: int) -> tuple[Node, int]:
+    for opening, closing, kind in MARKUP_TAGS:
+        if text.startswith(opening, at):
+            children, end = _until(text, at + len(opening), closing)
+            return Styled(kind, children), end
+    for pattern, kind in SPAN_TAGS:
+        match = pattern.match(text, at)
+        if match:
+            children, end = _until(text, match.end(), "</span>")
+            return Styled(kind, children), end
+    raise _NoParse
+
+
+def _until(text: str, at: int, closing: str) -> tuple[tuple[Node, ...], int]:
+    """Pieces up to ``closing`` (consumed); without it this alternative fails."""
+    children: list[Node] = []
+    while not text.startswith(closing, at):
+        if at >= len(text):
+            raise _NoParse
+        node, at = _csl_piece(text, at)
+        children.append(node)
+    return tuple(children), at + len(closing)
+
+
+def _csl_symbol(text: str, at: int) -> tuple[Node, int]:
+    char = text[at]
+    if not _special(char):
+        raise _NoParse
+    return ("’" if char in "'’" else char), at + 1

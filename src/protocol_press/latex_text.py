@@ -408,6 +408,7 @@ MARKUP = {
     "sub": ("<sub>", "</sub>"),
     "group": ("", ""),
     "raw": ("", ""),
+    "u": ("<u>", "</u>"),
 }
 # Emphasis inside emphasis flips back to upright, bold inside bold to normal weight.
 FLIPPED = {
@@ -423,9 +424,31 @@ def render_csl(nodes: Sequence[Node]) -> str:
     return _render(nodes, quote_depth=0, inside=frozenset())
 
 
+MERGEABLE = frozenset(("i", "b", "u", "sup", "sub"))
+
+
+def merge_runs(nodes: Sequence[Node]) -> list[Node]:
+    """Adjacent texts joined (their runs of spaces collapsed) and adjacent runs of
+    the same style made one, as pandoc normalises its inlines: ``<i>a</i><i>b</i>``
+    is ``<i>ab</i>`` (small caps, a span to pandoc, stay apart)."""
+    merged: list[Node] = []
+    for node in _merge(nodes):
+        previous = merged[-1] if merged else None
+        if (
+            isinstance(node, Styled)
+            and isinstance(previous, Styled)
+            and node.kind == previous.kind
+            and node.kind in MERGEABLE
+        ):
+            merged[-1] = Styled(node.kind, tuple(_merge((*previous.children, *node.children))))
+        else:
+            merged.append(node)
+    return merged
+
+
 def _render(nodes: Sequence[Node], quote_depth: int, inside: frozenset[str]) -> str:
     parts: list[str] = []
-    for node in nodes:
+    for node in merge_runs(nodes):
         if isinstance(node, str):
             parts.append(node)
         elif node.kind.startswith("decl:"):
@@ -449,7 +472,6 @@ class _Case(Enum):
     AFTER_WORD_END = auto()
     AFTER_WORD_CHAR = auto()
     AFTER_SENTENCE_PUNCTUATION = auto()
-    AFTER_OTHER_PUNCTUATION = auto()
     BEFORE_LAST_WORD = auto()
 
 
@@ -498,7 +520,9 @@ class _SentenceCase:
             return _Case.START_SENTENCE
         if last in WORD_BREAKS or last.isspace():
             return _Case.AFTER_WORD_END
-        return _Case.AFTER_OTHER_PUNCTUATION
+        # Other punctuation leaves the state as it was: in "<i>U.S.</i>, The" the
+        # comma (a text of its own after the emphasis) keeps the sentence's end.
+        return self.state
 
 
 def _split_last_word(nodes: tuple[Node, ...]) -> tuple[tuple[Node, ...], str | None]:
@@ -519,8 +543,9 @@ def _split_last_word(nodes: tuple[Node, ...]) -> tuple[tuple[Node, ...], str | N
 
 
 def _split_up(text: str) -> list[str]:
-    """citeproc's splitUp: runs of ASCII letters and digits, of other letters and
-    digits, of spaces; every other character alone."""
+    """citeproc's splitUp as pandoc 3.9 has it: runs of ASCII letters and digits, of
+    other letters and digits, of spaces, of punctuation ("Vol.;" is "Vol" and ".;",
+    which does not end a sentence); any other character alone."""
     chunks: list[str] = []
     for char in text:
         if chunks and _same_type(chunks[-1][-1], char):
@@ -533,7 +558,14 @@ def _split_up(text: str) -> list[str]:
 def _same_type(a: str, b: str) -> bool:
     if a.isalnum() and b.isalnum():
         return a.isascii() == b.isascii()
-    return a.isspace() and b.isspace()
+    if a.isspace() or b.isspace():
+        return a.isspace() and b.isspace()
+    return _is_punctuation(a) and _is_punctuation(b)
+
+
+def _is_punctuation(char: str) -> bool:
+    """Haskell's isPunctuation: the Unicode punctuation categories (not symbols)."""
+    return unicodedata.category(char).startswith("P")
 
 
 def _sentence_case_word(state: _Case, word: str) -> str:
