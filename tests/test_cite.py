@@ -134,36 +134,59 @@ def test_cite_prints_the_record_the_build_writes(
     assert printed.stderr == b""
 
 
-def test_cite_text_prints_the_suggested_citation() -> None:
-    meta, _ = metadata_of(REPO)
+def test_cite_text_prints_the_imprints_citation_rendered_by_the_csl_processor() -> None:
     result = cite(str(REPO), "--format", "text")
     assert result.exit_code == 0, result.output
-    assert meta.suggested_citation.startswith("Presidium of the Central Committee")
-    assert result.stdout == f"{meta.suggested_citation}\n"
+    assert result.stdout == (
+        "Presidium of the Central Committee of the Communist Party of the Soviet Union. "
+        "Protocol No. 61: Session of the Presidium of the Central Committee of the CPSU, "
+        "25 October 1962. 1962, 2026. History and Public Policy Program. "
+        "Wilson Center Digital Archive.\n"
+    )
 
 
-def test_cite_text_without_a_suggested_citation_is_refused() -> None:
-    result = cite(str(MEMO), "--format", "text")
+def test_cite_paragraph_cites_a_numbered_paragraph_in_a_note_form() -> None:
+    result = cite(str(REPO), "--paragraph", "7")
+    assert result.exit_code == 0, result.output
+    assert "Protocol No. 61: Session of the Presidium" in result.stdout
+    assert "(1962, 2026), para. 7," in result.stdout
+
+
+def test_cite_style_renders_another_csl_style() -> None:
+    result = cite(str(REPO), "--style", "chicago-author-date", "--paragraph", "7")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == (
+        "(Presidium of the Central Committee of the Communist Party of the Soviet Union "
+        "[1962] 2026, para. 7)\n"
+    )
+    apa = cite(str(REPO), "--style", "apa")
+    assert apa.exit_code == 0, apa.output
+    assert "(2026). Protocol No. 61" in apa.stdout
+
+
+def test_cite_refuses_a_paragraph_the_edition_does_not_number() -> None:
+    result = cite(str(REPO), "--paragraph", "99")
     assert result.exit_code == 1, result.output
-    assert isinstance(result.exception, SystemExit)
-    assert result.stdout == ""
     (problem,) = printed_diagnostics(result.stderr)
-    assert Path(problem.path).resolve() == MEMO  # (named relative to the working folder)
-    assert (problem.line, problem.severity) == (1, "error")
-    assert problem.code == "metadata-missing"
-    assert "'suggested-citation'" in problem.message
-    assert "--format bibtex" in problem.hint
-    assert cite(str(MEMO), "--format", "ris").exit_code == 0, "a record needs no such text"
+    assert problem.code == "cite-paragraph"
+    assert "1 to 14" in problem.hint
 
 
-def test_a_misspelt_key_is_reported_with_the_refusal(tmp_path: Path) -> None:
+def test_cite_paragraph_with_a_record_format_is_refused() -> None:
+    result = cite(str(REPO), "--format", "ris", "--paragraph", "3")
+    assert result.exit_code != 0
+    assert "--style and --paragraph print text" in result.stderr
+
+
+def test_a_misspelt_key_is_reported_beside_the_citation(tmp_path: Path) -> None:
     book = tmp_path / "book.md"
     book.write_text("---\ntitle: T\nsuggested-citaton: T, 2026.\n---\n\n# One\n", "utf-8")
     result = cite(str(book), "-f", "text")
-    assert result.exit_code == 1, result.output
+    assert result.exit_code == 0, result.output
     found = printed_diagnostics(result.stderr)
-    assert [(d.code, d.line) for d in found] == [("metadata-unknown", 3), ("metadata-missing", 1)]
+    assert [(d.code, d.line) for d in found] == [("metadata-unknown", 3)]
     assert "suggested-citation" in found[0].hint
+    assert result.stdout.startswith("<i>") is False and "T." in result.stdout
 
 
 def test_cite_reads_the_metadata_only() -> None:
@@ -194,6 +217,6 @@ def test_cite_is_listed_with_its_formats_and_examples() -> None:
     assert sorted(RECORD_FORMATS.values()) == sorted(CITATION_FILES)
 
 
-@pytest.mark.parametrize("args", [["--format", "mla"], ["--style", "chicago"]], ids=str)
+@pytest.mark.parametrize("args", [["--format", "mla"], ["--paragraph", "0"]], ids=str)
 def test_cite_misuse_is_exit_code_2(args: list[str]) -> None:
     assert cite(str(REPO), *args).exit_code == 2

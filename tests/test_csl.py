@@ -33,7 +33,16 @@ from protocol_press.csl import (
     load_style,
 )
 from protocol_press.diagnostics import SourcePos
-from protocol_press.model import Emphasis, HtmlInline, Inline, Link, Span, Strong, Text
+from protocol_press.model import (
+    Emphasis,
+    HtmlInline,
+    Inline,
+    Link,
+    Span,
+    Strong,
+    Text,
+    plain_text,
+)
 
 FIXTURES = Path(__file__).parent / "fixtures" / "citations"
 STYLES = (
@@ -468,3 +477,18 @@ def test_ibid_counts_notes(notes: tuple[int, int], expected: str) -> None:
     processor = CitationProcessor(loaded, references(), "en-US")
     rendered = processor.render([dobbs("50", n) for n in notes])
     assert model_text(rendered[1].text) == expected
+
+
+def test_title_case_capitalises_letters_only_as_pandoc_does() -> None:
+    """pandoc's citeproc leaves a word that starts with a digit or a bracket as it is
+    ("1025th", not "1025Th") and capitalises after an opening quote."""
+    data = {
+        "id": "a",
+        "type": "article-journal",
+        "title": "1025th meeting of the (o'brien) “council”",
+        "container-title": "X",
+        "issued": {"date-parts": [[1962]]},
+    }
+    cluster, _ = render_one(data)
+    text = plain_text(cluster.text)  # (the inner quotes do not flip-flop yet: pandoc ‘Council’)
+    assert text.startswith("“1025th Meeting of the (o’brien) ") and "Council" in text

@@ -51,6 +51,8 @@ Examples:
   protocol-press cite                       ./manuscript's BibTeX entry
   protocol-press cite book.md --format ris > book.ris
   protocol-press cite --format text         the suggested citation, as the imprint prints it
+  protocol-press cite --paragraph 7         paragraph 7 of the document, cited in a note
+  protocol-press cite --style apa           the suggested citation in another CSL style
 """
 
 # What ``cite`` prints: a record (writers/citation.py's RECORD_FORMATS), or the text.
@@ -397,29 +399,55 @@ def _report_json(report: CheckReport) -> dict[str, object]:
     "-f",
     "form",
     type=click.Choice(CITE_FORMATS),
-    default="bibtex",
-    show_default=True,
+    default=None,
     help="bibtex (BibLaTeX), ris or csl-json: the record the build writes beside the "
-    "books; text: the manuscript's suggested-citation.",
+    "books (the default is bibtex); text: the citation as the imprint prints it (the "
+    "default with --style or --paragraph).",
+)
+@click.option(
+    "--style",
+    default="",
+    help="The CSL style of the text: a bundled style's name (chicago-author-date, apa, "
+    "modern-language-association ...) or a .csl file; by default the manuscript's csl.",
+)
+@click.option(
+    "--paragraph",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Cite one numbered paragraph of the document: the same words in every edition.",
 )
 @click.option("--debug", is_flag=True, help="Show Python tracebacks.")
-def cite(target: Path | None, form: str, debug: bool) -> None:
-    """Print the edition's citation, made from its metadata alone.
+def cite(
+    target: Path | None, form: str | None, style: str, paragraph: int | None, debug: bool
+) -> None:
+    """Print the edition's citation, made from its metadata.
 
-    TARGET is what build takes; by default the current folder. Only the
-    metadata is read and parsed: nothing is laid out or written. The record is
-    the one build writes to dist/<name>.bib, .ris or .json, byte for byte; the
-    metadata's warnings go to stderr.
+    TARGET is what build takes; by default the current folder. Nothing is laid
+    out or written. A record is the one build writes to dist/<name>.bib, .ris or
+    .json, byte for byte; the text is rendered by the same CSL processor as the
+    book's citations. The metadata's warnings go to stderr.
     """
-    record, warnings = _guarded(lambda: _citation(target or Path(), form), debug)
+    wants_text = bool(style) or paragraph is not None
+    if form is None:
+        form = "text" if wants_text else "bibtex"
+    if wants_text and form != "text":
+        _fail_tool(
+            "--style and --paragraph print text",
+            "leave out --format, or give --format text",
+            debug=False,
+        )
+    record, warnings = _guarded(lambda: _citation(target or Path(), form, style, paragraph), debug)
     print_diagnostics(_console(), warnings)
     sys.stdout.buffer.write(record)  # bytes: RIS keeps its CRLFs, UTF-8 whatever the locale
     sys.stdout.buffer.flush()
 
 
-def _citation(target: Path, form: str) -> tuple[bytes, list[Diagnostic]]:
-    """What ``cite`` prints, made from the manuscript's metadata alone, and the
-    metadata's warnings; a refusal carries the warnings too (a misspelt key's hint)."""
+def _citation(
+    target: Path, form: str, style: str, paragraph: int | None
+) -> tuple[bytes, list[Diagnostic]]:
+    """What ``cite`` prints, and the metadata's warnings; a refusal carries the
+    warnings too (a misspelt key's hint)."""
+    from .editioncite import citation_text
     from .metadata import parse_metadata
     from .reader import read_manuscript
     from .writers.citation import citation
@@ -431,7 +459,10 @@ def _citation(target: Path, form: str) -> tuple[bytes, list[Diagnostic]]:
             manuscript.metadata, manuscript.metadata_pos, manuscript.metadata_keys
         )
         found += warnings
-        record = citation(meta, manuscript.name, form)
+        if form == "text":
+            record = citation_text(manuscript, meta, style, paragraph).encode("utf-8")
+        else:
+            record = citation(meta, manuscript.name, form)
     except ManuscriptError as refused:
         diagnostics = [*found, *refused.diagnostics]
         raise ManuscriptError(manuscript.in_file_columns(diagnostics)) from None

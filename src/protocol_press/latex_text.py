@@ -406,7 +406,9 @@ MARKUP = {
     "sc": ('<span style="font-variant:small-caps;">', "</span>"),
     "sup": ("<sup>", "</sup>"),
     "sub": ("<sub>", "</sub>"),
-    "group": ("", ""),
+    # pandoc's reader keeps a brace group's case for its citeproc (a nocase span),
+    # though its JSON writer leaves the mark out: the processor needs it
+    "group": ('<span class="nocase">', "</span>"),
     "raw": ("", ""),
     "u": ("<u>", "</u>"),
 }
@@ -418,9 +420,9 @@ FLIPPED = {
 
 
 def render_csl(nodes: Sequence[Node]) -> str:
-    """The nodes as a CSL-JSON rich-text string, the way pandoc writes it: brace
-    groups leave no mark, quotations alternate “double” and ‘single’, emphasis
-    inside emphasis is upright."""
+    """The nodes as a CSL-JSON rich-text string, the way pandoc's citeproc reads
+    them: brace groups are nocase spans, quotations alternate “double” and ‘single’,
+    emphasis inside emphasis is upright."""
     return _render(nodes, quote_depth=0, inside=frozenset())
 
 

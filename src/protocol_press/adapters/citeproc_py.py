@@ -432,11 +432,16 @@ _WORD = re.compile(r"\S+")
 
 
 def _capital(word: str) -> str:
-    """``word`` with its first letter a capital (after an opening quote, say)."""
-    for index, character in enumerate(word):
-        if character.isalpha():
-            return word[:index] + character.upper() + word[index + 1 :]
+    """``word`` with its first letter a capital, after opening quotes if any; a word
+    that starts with anything else ("1025th", "(o’brien)") stays as it is, as in
+    pandoc's citeproc."""
+    index = len(word) - len(word.lstrip(_OPENING_QUOTES))
+    if index < len(word) and word[index].isalpha():
+        return word[:index] + word[index].upper() + word[index + 1 :]
     return word
+
+
+_OPENING_QUOTES = "“‘\"'«‹„"
 
 
 def _case_by_word() -> None:
