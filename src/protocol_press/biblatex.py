@@ -448,6 +448,7 @@ class _Fields:
         self.entry = entry
         self.variant = variant
         self.sentence_case = _wants_sentence_case(entry.fields)
+        self.parsed: dict[str, tuple[Node, ...] | None] = {}
 
     def raw(self, name: str) -> str | None:
         return self.entry.fields.get(name)
@@ -456,8 +457,10 @@ class _Fields:
         return name in self.entry.fields
 
     def rich(self, name: str) -> tuple[Node, ...] | None:
-        raw = self.raw(name)
-        return None if raw is None else parse_latex(raw)
+        if name not in self.parsed:
+            raw = self.raw(name)
+            self.parsed[name] = None if raw is None else parse_latex(raw)
+        return self.parsed[name]
 
     def title(self, name: str) -> tuple[Node, ...] | None:
         nodes = self.rich(name)

@@ -348,18 +348,18 @@ def _accented(argument: list[Node], mark: str) -> Node:
 def _merge(nodes: Sequence[Node]) -> list[Node]:
     """Adjacent strings joined and runs of spaces collapsed to one."""
     merged: list[Node] = []
+    texts: list[str] = []
     for node in nodes:
         if isinstance(node, str):
-            if not node:
-                continue
-            previous = merged[-1] if merged else None
-            if isinstance(previous, str):
-                merged[-1] = _collapse_spaces(previous + node)
-            else:
-                merged.append(_collapse_spaces(node))
-        else:
-            merged.append(node)
-    return merged
+            texts.append(node)
+            continue
+        if texts:
+            merged.append(_collapse_spaces("".join(texts)))
+            texts = []
+        merged.append(node)
+    if texts:
+        merged.append(_collapse_spaces("".join(texts)))
+    return [node for node in merged if node != ""]
 
 
 def _collapse_spaces(text: str) -> str:
