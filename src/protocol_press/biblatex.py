@@ -69,8 +69,6 @@ class _Entry:
     pos: SourcePos
 
 
-LOCALISATION_KEYS = BIBSTRINGS
-
 ENTRY_TYPES = {
     "book": "book",
     "booklet": "pamphlet",
@@ -550,7 +548,7 @@ def _type_and_genre(entry: _Entry) -> tuple[str, str | None]:
     kind = entry.entry_type
     subtype = entry.fields.get("entrysubtype", "")
     type_field = entry.fields.get("type")
-    genre = None if type_field is None else LOCALISATION_KEYS.get(type_field.lower(), type_field)
+    genre = None if type_field is None else BIBSTRINGS.get(type_field.lower(), type_field)
     if kind in PERIODICAL_TYPES:
         csl_type = {"magazine": "article-magazine", "newspaper": "article-newspaper"}.get(
             subtype, "article-journal"
@@ -561,7 +559,7 @@ def _type_and_genre(entry: _Entry) -> tuple[str, str | None]:
     else:
         csl_type = ENTRY_TYPES.get(kind, "")
     if kind in ("mastersthesis", "phdthesis") and not genre:
-        genre = LOCALISATION_KEYS["mathesis" if kind == "mastersthesis" else "phdthesis"]
+        genre = BIBSTRINGS["mathesis" if kind == "mastersthesis" else "phdthesis"]
     return csl_type, genre or None
 
 
@@ -971,7 +969,7 @@ def _series(fields: _Fields) -> tuple[Node, ...] | None:
     if series is None:
         return None
     if len(series) == 1 and isinstance(series[0], str) and re.fullmatch(r"-?\d+", series[0]):
-        return (f"{_ordinal(series[0])} {LOCALISATION_KEYS['jourser']}",)
+        return (f"{_ordinal(series[0])} {BIBSTRINGS['jourser']}",)
     return tuple(
         " ".join(_localised(word) for word in node.split(" ")) if isinstance(node, str) else node
         for node in series
@@ -981,7 +979,7 @@ def _series(fields: _Fields) -> tuple[Node, ...] | None:
 def _localised(word: str) -> str:
     """A biblatex key (``newseries``) in words, capitalised when the key was (pandoc
     sentence-cases the series before it resolves the key)."""
-    words = LOCALISATION_KEYS.get(word.lower())
+    words = BIBSTRINGS.get(word.lower())
     if words is None:
         return word
     return words[0].upper() + words[1:] if word[:1].isupper() else words
