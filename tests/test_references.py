@@ -18,7 +18,7 @@ import pypandoc
 import pytest
 
 from protocol_press.biblatex import Variant, edtf_date, read_bib
-from protocol_press.diagnostics import Diagnostic, SourcePos
+from protocol_press.diagnostics import Diagnostic, Severity, SourcePos
 from protocol_press.model import BibliographySource, CitationSettings, InlineReference
 from protocol_press.references import (
     Reference,
@@ -323,11 +323,12 @@ def test_every_format_is_read_relative_to_the_naming_file(project: Path) -> None
     by_id = {reference.id: reference for reference in references}
     assert by_id["bundy1962"].pos.path == "manuscript/historians.yaml"
     assert by_id["fursenko1997"].pos == SourcePos("manuscript/historians.bib", 8, 1)
-    # protocol32 is in both files: the second is reported, the first kept.
+    # protocol32 is in both files: the second is reported and used, as by pandoc.
     assert codes(problems) == ["bibliography-duplicate-key"]
+    assert problems[0].severity is Severity.WARNING
     assert problems[0].pos.path == "manuscript/historians.yaml"
     assert "manuscript/historians.bib:" in problems[0].hint
-    assert by_id["protocol32"].pos.path == "manuscript/historians.bib"
+    assert by_id["protocol32"].pos.path == "manuscript/historians.yaml"
 
 
 def test_inline_references_are_csl_yaml_with_their_metadata_place(project: Path) -> None:
@@ -357,11 +358,24 @@ def test_a_key_defined_twice_in_a_bib_file_is_reported_at_the_second(project: Pa
         "@book{a, title = {First}}\n\n@book{a, title = {Second}}\n", encoding="utf-8"
     )
     references, problems = read(project, named("twice.bib"))
-    assert [reference.data["title"] for reference in references] == ["First"]
+    assert [reference.data["title"] for reference in references] == ["Second"]
     assert [(d.code, d.pos) for d in problems] == [
         ("bibliography-duplicate-key", SourcePos("manuscript/twice.bib", 3, 1))
     ]
     assert "manuscript/twice.bib:1:1" in problems[0].hint
+
+
+def test_an_inline_reference_overrides_a_file_entry_as_in_pandoc(project: Path) -> None:
+    inline = InlineReference(
+        (("id", "fursenko1997"), ("type", "book"), ("title", "Inline")),
+        SourcePos("manuscript/metadata.yaml", 9, 3),
+    )
+    references, problems = read(project, named("historians.bib"), inline=(inline,))
+    by_id = {reference.id: reference for reference in references}
+    assert by_id["fursenko1997"].data["title"] == "Inline"
+    assert [(d.code, d.pos) for d in problems] == [
+        ("bibliography-duplicate-key", SourcePos("manuscript/metadata.yaml", 9, 3))
+    ]
 
 
 def test_a_missing_file_is_reported_where_it_is_named(project: Path) -> None:

@@ -35,7 +35,6 @@ from protocol_press.latex_text import (
 )
 
 KNOWN_DIFFERENCES = (
-    "biblatex's extended name format (family=…, given=…) is read as an ordinary name.",
     "LaTeX commands outside the common set (accents, symbols, \\emph, \\textbf, \\textsc, "
     "\\textsuperscript, \\enquote, \\url, …) vanish with their arguments, as raw LaTeX "
     "does in pandoc, even where pandoc knows them (\\par gives a space, not a paragraph).",
@@ -69,8 +68,6 @@ class _Entry:
     fields: dict[str, str]
     pos: SourcePos
 
-
-LOCALISATION_KEYS = BIBSTRINGS
 
 ENTRY_TYPES = {
     "book": "book",
@@ -449,6 +446,7 @@ class _Fields:
         self.entry = entry
         self.variant = variant
         self.sentence_case = _wants_sentence_case(entry.fields)
+        self.parsed: dict[str, tuple[Node, ...] | None] = {}
 
     def raw(self, name: str) -> str | None:
         return self.entry.fields.get(name)
@@ -457,8 +455,10 @@ class _Fields:
         return name in self.entry.fields
 
     def rich(self, name: str) -> tuple[Node, ...] | None:
-        raw = self.raw(name)
-        return None if raw is None else parse_latex(raw)
+        if name not in self.parsed:
+            raw = self.raw(name)
+            self.parsed[name] = None if raw is None else parse_latex(raw)
+        return self.parsed[name]
 
     def title(self, name: str) -> tuple[Node, ...] | None:
         nodes = self.rich(name)
@@ -548,7 +548,7 @@ def _type_and_genre(entry: _Entry) -> tuple[str, str | None]:
     kind = entry.entry_type
     subtype = entry.fields.get("entrysubtype", "")
     type_field = entry.fields.get("type")
-    genre = None if type_field is None else LOCALISATION_KEYS.get(type_field.lower(), type_field)
+    genre = None if type_field is None else BIBSTRINGS.get(type_field.lower(), type_field)
     if kind in PERIODICAL_TYPES:
         csl_type = {"magazine": "article-magazine", "newspaper": "article-newspaper"}.get(
             subtype, "article-journal"
@@ -559,7 +559,7 @@ def _type_and_genre(entry: _Entry) -> tuple[str, str | None]:
     else:
         csl_type = ENTRY_TYPES.get(kind, "")
     if kind in ("mastersthesis", "phdthesis") and not genre:
-        genre = LOCALISATION_KEYS["mathesis" if kind == "mastersthesis" else "phdthesis"]
+        genre = BIBSTRINGS["mathesis" if kind == "mastersthesis" else "phdthesis"]
     return csl_type, genre or None
 
 
@@ -600,10 +600,8 @@ def _name_list(
     nodes = fields.rich(name)
     if nodes is None:
         return None
-    bibtex = fields.variant is Variant.BIBTEX
     people = [
-        _person(_space_after_initials(part), options, bibtex)
-        for part in split_top_level(nodes, " and ")
+        _person(_space_after_initials(part), options) for part in split_top_level(nodes, " and ")
     ]
     return [extract_particles(person) for person in people if person]
 
@@ -621,7 +619,7 @@ def _space_after_initials(nodes: list[Node]) -> list[Node]:
 Word = list[Node]
 
 
-def _person(nodes: list[Node], options: Mapping[str, str], bibtex: bool) -> dict[str, Any]:
+def _person(nodes: list[Node], options: Mapping[str, str]) -> dict[str, Any]:
     """One name: a literal (``others``, a ``{Corporate Name}``) or its parts, split as
     biblatex does (``First von Last``, ``von Last, First``, ``von Last, Jr, First``)."""
     stripped = [node for node in nodes if node not in ("", " ")]
@@ -629,9 +627,11 @@ def _person(nodes: list[Node], options: Mapping[str, str], bibtex: bool) -> dict
         return {"literal": "others"}
     if len(stripped) == 1 and isinstance(stripped[0], Styled) and stripped[0].kind == "group":
         return {"literal": plain_text(stripped[0].children)}
+    if stripped and isinstance(stripped[0], str) and "=" in stripped[0].split(" ")[0]:
+        return _extended_name(nodes)
     comma_parts = [_words(part) for part in split_top_level(nodes, ",")]
     first, von_last, suffix = _name_parts(comma_parts)
-    von, last = _von_and_last(von_last, bibtex)
+    von, last = _von_and_last(von_last)
     use_prefix = _option_set(options, "useprefix")
     person: dict[str, Any] = {}
     prefix = _join_words(von)
@@ -643,6 +643,24 @@ def _person(nodes: list[Node], options: Mapping[str, str], bibtex: bool) -> dict
             person[key] = text
     if person and _option_set(options, "juniorcomma"):
         person["comma-suffix"] = True
+    return person
+
+
+def _extended_name(nodes: list[Node]) -> dict[str, Any]:
+    """biblatex's extended name format: ``family=Gaulle, given=Charles, prefix=de,
+    useprefix=true`` (``useprefix`` makes the prefix a non-dropping particle)."""
+    person: dict[str, Any] = {}
+    for part in split_top_level(nodes, ","):
+        key, _, value = plain_text(part).strip().partition("=")
+        key, value = key.strip(), value.strip()
+        if key == "given":
+            person["given"] = f"{person['given']} {value}" if "given" in person else value
+        elif key in ("family", "suffix"):
+            person[key] = value
+        elif key == "prefix":
+            person["dropping-particle"] = value
+        elif key == "useprefix" and value.startswith("true") and "dropping-particle" in person:
+            person["non-dropping-particle"] = person.pop("dropping-particle")
     return person
 
 
@@ -679,16 +697,10 @@ def _name_parts(comma_parts: list[list[Word]]) -> tuple[list[Word], list[Word], 
     return comma_parts[2], comma_parts[0], comma_parts[1]
 
 
-def _von_and_last(words: list[Word], bibtex: bool) -> tuple[list[Word], list[Word]]:
-    if bibtex:
-        reversed_words = list(reversed(words))
-        count = 0
-        while count < len(reversed_words) and _capitalized(reversed_words[count]):
-            count += 1
-        capitals, others = reversed_words[:count], reversed_words[count:]
-        if not capitals and others:
-            return list(reversed(others[1:])), [others[0]]
-        return list(reversed(others)), list(reversed(capitals))
+def _von_and_last(words: list[Word]) -> tuple[list[Word], list[Word]]:
+    """biblatex's split of "von Last": the particle is the words before the first
+    capitalised one ("Drummond de Andrade" is all family name). pandoc 3.9 splits
+    this way for BibTeX files too."""
     index = 0
     while index < len(words) and not _capitalized(words[index]):
         index += 1
@@ -957,7 +969,7 @@ def _series(fields: _Fields) -> tuple[Node, ...] | None:
     if series is None:
         return None
     if len(series) == 1 and isinstance(series[0], str) and re.fullmatch(r"-?\d+", series[0]):
-        return (f"{_ordinal(series[0])} {LOCALISATION_KEYS['jourser']}",)
+        return (f"{_ordinal(series[0])} {BIBSTRINGS['jourser']}",)
     return tuple(
         " ".join(_localised(word) for word in node.split(" ")) if isinstance(node, str) else node
         for node in series
@@ -967,7 +979,7 @@ def _series(fields: _Fields) -> tuple[Node, ...] | None:
 def _localised(word: str) -> str:
     """A biblatex key (``newseries``) in words, capitalised when the key was (pandoc
     sentence-cases the series before it resolves the key)."""
-    words = LOCALISATION_KEYS.get(word.lower())
+    words = BIBSTRINGS.get(word.lower())
     if words is None:
         return word
     return words[0].upper() + words[1:] if word[:1].isupper() else words
@@ -1037,11 +1049,19 @@ def _identifiers(fields: _Fields) -> dict[str, Any]:
     }
 
 
+def _forthcoming(fields: _Fields) -> bool:
+    """pandoc's status from ``year = {forthcoming}`` (when ``date`` does not parse)."""
+    date = fields.raw("date")
+    return (date is None or edtf_date(date) is None) and fields.raw("year") == "forthcoming"
+
+
 def _notes(fields: _Fields) -> dict[str, Any]:
     note = None if fields.entry.entry_type == "periodical" else fields.rich("note")
     addendum = None if fields.variant is Variant.BIBTEX else fields.rich("addendum")
     notes = _concat_with(".", [note, addendum])
     status = fields.rich("pubstate")
+    if status is None and _forthcoming(fields):
+        status = ("forthcoming",)
     if status is not None:
         status = tuple(_localised(node) if isinstance(node, str) else node for node in status)
     return {

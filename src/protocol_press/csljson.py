@@ -3,10 +3,12 @@
 pandoc does not pass CSL items through unchanged: it lowercases variable names
 (``URL``, ``DOI``, ``ISBN``, ``ISSN``, ``PMID``, ``PMCID`` are written in capitals),
 writes numbers as strings, reads dates (``date-parts`` of strings, ``raw`` and EDTF
-strings; a ``literal`` is lost; a ``season`` too, in the JSON it writes, but not for
-its citeproc, so it is kept here) and reads rich text: quotes become
-typographic, ``<span class="nocase">`` disappears, ``<sc>`` becomes small caps.
-CSL-YAML values are Markdown to pandoc: ``*…*`` and ``**…**`` become ``<i>``/``<b>``.
+strings; a ``literal`` is lost; a ``season`` too in the JSON it writes, but its citeproc
+prints it, so it is kept here), splits name particles, and parses rich
+text with citeproc's CSL-JSON parser (quotes, apostrophes, ``<i>``, ``<sc>``,
+``nocase``…). CSL-YAML values are Markdown to pandoc.
+
+Known differences (:data:`KNOWN_DIFFERENCES`) concern CSL-YAML's Markdown only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,13 @@ from typing import Any
 
 from protocol_press.latex_text import Node, Styled, render_csl
 
+KNOWN_DIFFERENCES = (
+    "CSL-YAML strings are read with the Markdown a reference needs: *emphasis*, "
+    "**strong**, smart quotes and dashes, pandoc's abbreviations, backslash escapes, raw "
+    "HTML left out. Not: emphasis inside a word (x*y*z), ^superscript^, ~subscript~, "
+    "[small caps]{.smallcaps}, links, or a string Markdown reads as a list ('a. b').",
+    "Names written as one string (citeproc's 'Family || Given') are kept as written.",
+)
 UPPERCASE_VARIABLES = frozenset(("url", "doi", "isbn", "issn", "pmid", "pmcid"))
 DATE_VARIABLES = frozenset(
     ("accessed", "available-date", "event-date", "issued", "original-date", "submitted")

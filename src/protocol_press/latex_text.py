@@ -128,25 +128,26 @@ ARGUMENT_STYLES = {
     "emph": "i",
     "textit": "i",
     "textsl": "i",
-    "mkbibemph": "i",
-    "mkbibitalic": "i",
     "textbf": "b",
-    "mkbibbold": "b",
     "textsc": "sc",
     "textsuperscript": "sup",
-    "mkbibsuperscript": "sup",
     "textsubscript": "sub",
-    "mkbibsubscript": "sub",
     "enquote": "quote",
-    "mkbibquote": "quote",
-    "textquote": "quote",
     "textup": "",
     "textnormal": "",
     "textrm": "",
     "textsf": "",
-    "texttt": "",
     "textmd": "",
     "url": "",
+}
+# Commands whose argument keeps its case as well (pandoc reads biblatex's \mkbib…
+# macros as a group around their text, and \texttt as code).
+PROTECTED_ARGUMENT_STYLES = {
+    "mkbibemph": "i",
+    "mkbibitalic": "i",
+    "mkbibbold": "b",
+    "mkbibquote": "quote",
+    "texttt": "",
     "nolinkurl": "",
 }
 
@@ -289,12 +290,8 @@ def _command(src: _Source) -> list[Node]:
     name = _command_name(src)
     if name in ACCENTS:
         return [_accented(_argument(src), ACCENTS[name])]
-    if name in ARGUMENT_STYLES:
-        style = ARGUMENT_STYLES[name]
-        children = tuple(_merge(_argument(src)))
-        if style == "":
-            return list(children)
-        return [Styled(style, children)]
+    if name in ARGUMENT_STYLES or name in PROTECTED_ARGUMENT_STYLES:
+        return _styled_argument(src, name)
     if name in DECLARATION_STYLES:
         return [Styled("decl:" + DECLARATION_STYLES[name], ())]
     if name in SYMBOLS:
@@ -307,6 +304,16 @@ def _command(src: _Source) -> list[Node]:
     while src.peek() == "{":
         _argument(src)
     return [Styled("raw", ())]
+
+
+def _styled_argument(src: _Source, name: str) -> list[Node]:
+    """``\\emph{…}`` and the like: the argument with its style."""
+    children = tuple(_merge(_argument(src)))
+    style = ARGUMENT_STYLES.get(name, PROTECTED_ARGUMENT_STYLES.get(name, ""))
+    styled: list[Node] = [Styled(style, children)] if style else list(children)
+    if name in PROTECTED_ARGUMENT_STYLES:
+        return [Styled("group", tuple(styled))]
+    return styled
 
 
 def _command_name(src: _Source) -> str:
@@ -348,18 +355,18 @@ def _accented(argument: list[Node], mark: str) -> Node:
 def _merge(nodes: Sequence[Node]) -> list[Node]:
     """Adjacent strings joined and runs of spaces collapsed to one."""
     merged: list[Node] = []
+    texts: list[str] = []
     for node in nodes:
         if isinstance(node, str):
-            if not node:
-                continue
-            previous = merged[-1] if merged else None
-            if isinstance(previous, str):
-                merged[-1] = _collapse_spaces(previous + node)
-            else:
-                merged.append(_collapse_spaces(node))
-        else:
-            merged.append(node)
-    return merged
+            texts.append(node)
+            continue
+        if texts:
+            merged.append(_collapse_spaces("".join(texts)))
+            texts = []
+        merged.append(node)
+    if texts:
+        merged.append(_collapse_spaces("".join(texts)))
+    return [node for node in merged if node != ""]
 
 
 def _collapse_spaces(text: str) -> str:

@@ -5,7 +5,8 @@ Formats by extension, as pandoc: ``.bib`` BibLaTeX, ``.bibtex`` BibTeX (both thr
 :mod:`protocol_press.biblatex`), ``.json`` CSL-JSON, ``.yaml``/``.yml`` CSL-YAML (a
 ``references:`` list). Every item is what ``pandoc -t csljson`` would give for it.
 A bad file is reported, never raised: a missing file, one outside the project, an
-unknown extension, a file or entry that does not parse, a key defined twice.
+unknown extension, a file or entry that does not parse (errors), and a key defined
+twice (a warning: pandoc takes the last definition, and so do we).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import yaml
 
 from protocol_press.biblatex import Variant, read_bib
 from protocol_press.csljson import normalize_item
-from protocol_press.diagnostics import Diagnostic, SourcePos, error
+from protocol_press.diagnostics import Diagnostic, SourcePos, error, warning
 from protocol_press.model import BibliographySource, CitationSettings, InlineReference
 
 FORMATS = {
@@ -48,7 +49,7 @@ def read_references(
 ) -> tuple[tuple[Reference, ...], list[Diagnostic]]:
     """Every reference of the files in ``settings.bibliography`` (relative to
     ``base``, read only inside ``root``) and of ``settings.references``, in that
-    order; a key defined twice keeps its first entry."""
+    order; a key defined twice keeps its last definition, as in pandoc."""
     found: list[Reference] = []
     problems: list[Diagnostic] = []
     for source in settings.bibliography:
@@ -276,20 +277,22 @@ def _reference(
 def _without_duplicates(
     references: Sequence[Reference],
 ) -> tuple[list[Reference], list[Diagnostic]]:
-    """The references with each key once (the first), and an error at each repeat."""
-    first: dict[str, Reference] = {}
+    """The references with each key once, and a warning at each repeat. As in
+    pandoc, the last definition is used (so an inline reference overrides a file's
+    entry); the references keep the order of their keys' first definitions."""
+    kept: dict[str, Reference] = {}
     problems: list[Diagnostic] = []
     for reference in references:
-        earlier = first.get(reference.id)
-        if earlier is None:
-            first[reference.id] = reference
-            continue
-        problems.append(
-            error(
-                reference.pos,
-                "bibliography-duplicate-key",
-                f"the key {reference.id} is defined twice",
-                f"it is first defined at {earlier.pos}; give one of them another key",
+        earlier = kept.get(reference.id)
+        kept[reference.id] = reference
+        if earlier is not None:
+            problems.append(
+                warning(
+                    reference.pos,
+                    "bibliography-duplicate-key",
+                    f"the key {reference.id} is defined twice; this definition is used",
+                    f"the one at {earlier.pos} is ignored, as pandoc does; "
+                    "remove one of them or give it another key",
+                )
             )
-        )
-    return list(first.values()), problems
+    return list(kept.values()), problems
