@@ -41,6 +41,7 @@ def test_project_folder_is_read_in_the_listed_chapter_order() -> None:
         "protocol.md",
         "about.md",
         "method.md",
+        "works-cited.md",
     ]
     assert manuscript.metadata["title"] == "Protocol No. 61"
     assert manuscript.name == "protocol-61"

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 import yaml
 
 from .diagnostics import Diagnostic, ManuscriptError, SourcePos, error, warning
+from .metadata import citation_places
 
 METADATA_FILE = "metadata.yaml"
 MANUSCRIPT_DIR = "manuscript"
@@ -142,7 +143,9 @@ def _read_folder(manuscript_dir: Path, cwd: Path) -> Manuscript:
     metadata = _in_file_columns(
         metadata_removed, parse_yaml_mapping, metadata_text, SourcePos(metadata_display)
     )
-    keys = yaml_key_places(metadata_text, SourcePos(metadata_display))
+    keys = yaml_key_places(metadata_text, SourcePos(metadata_display)) | citation_places(
+        metadata_text, SourcePos(metadata_display)
+    )
     chapters_pos = keys.get("chapters", SourcePos(metadata_display))
     sources = tuple(
         _read_text_source(path, display_path(path, cwd))
@@ -286,7 +289,9 @@ def _read_text_source(path: Path, display: str) -> TextSource:
         return TextSource(path, display, text, {}, SourcePos(display), 1, warnings, {}, removed)
     yaml_text = block.group(1) or ""
     front_matter = _in_file_columns(removed, parse_yaml_mapping, yaml_text, SourcePos(display, 2))
-    keys = yaml_key_places(yaml_text, SourcePos(display, 2))
+    keys = yaml_key_places(yaml_text, SourcePos(display, 2)) | citation_places(
+        yaml_text, SourcePos(display, 2)
+    )
     consumed_lines = block.group(0).count("\n")
     # Keep the line count: the body starts on the line after the closing fence.
     return TextSource(
