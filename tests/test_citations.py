@@ -37,6 +37,7 @@ from protocol_press.model import (
     Paragraph,
     Text,
     descendants,
+    plain_text,
 )
 from protocol_press.parser import parse_manuscript
 from protocol_press.reader import read_manuscript
@@ -255,11 +256,25 @@ def test_an_unknown_key_is_an_error_with_the_closest_keys(tmp_path: Path) -> Non
     assert "@fursenko1997" in problem.hint
 
 
-def test_a_citation_without_a_bibliography_is_an_error(tmp_path: Path) -> None:
+def test_citations_without_a_bibliography_are_printed_as_written_with_a_warning(
+    tmp_path: Path,
+) -> None:
     manuscript = tmp_path / "book.md"
-    manuscript.write_text("---\ntitle: T\nlang: en\n---\n\nAs shown [@kramer1993, 42].\n")
+    manuscript.write_text("---\ntitle: T\nlang: en\n---\n\nAs shown [@kramer1993, 42], @b.\n")
     read = read_manuscript(manuscript)
     metadata, _ = parse_metadata(read.metadata, read.metadata_pos, read.metadata_keys)
     style = style_of(metadata)
-    _, problems = resolve_citations(parse_manuscript(read), metadata, style, read.root, read.root)
-    assert {p.code for p in problems} >= {"citation-no-bibliography"}
+    parsed, problems = resolve_citations(
+        parse_manuscript(read), metadata, style, read.root, read.root
+    )
+    [problem] = problems
+    assert (problem.code, problem.severity.value, problem.pos.line) == (
+        "citation-no-bibliography",
+        "warning",
+        6,
+    )
+    assert "'[@kramer1993, 42]' and 1 more" in problem.message
+    document = build_document(metadata, parsed)[0]
+    assert plain_text(document.chapters[0].blocks[0].children) == (  # type: ignore[union-attr]
+        "As shown [@kramer1993, 42], @b."
+    )

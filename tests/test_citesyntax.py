@@ -439,8 +439,9 @@ def test_parsing_never_raises(text: str) -> None:
 # ------------------------------------------------------- until the citation stage
 
 
-def test_citations_reach_the_book_as_written() -> None:
-    """Until the citation stage renders them, a citation is printed as it was written."""
+def test_citations_reach_the_book_as_written_without_a_bibliography() -> None:
+    """A manuscript without a bibliography prints its citations as written (with a
+    warning, tests/test_citations.py), as pandoc without --citeproc does."""
     source = text_source(
         "# One\n\nAs [see @a, 45] shows, @b [3] agrees.[^n]\n\n[^n]: So does *[-@c]*.\n"
     )

@@ -81,6 +81,7 @@ def test_landmarks_language_and_contents(pages: dict[str, Path]) -> None:
         "Notes",
         "About the Document",
         "Editorial Method",
+        "Works Cited",
     ]
     (main,) = root.xpath("//main")
     assert main.xpath("./section[@id='introduction']")

@@ -81,10 +81,10 @@ def resolve_citations(
     occurrences = list(citations_in_order(parsed))
     if not occurrences and not settings.wanted:
         return parsed, []
+    if not settings.wanted:
+        return literal_citations(parsed), [_no_bibliography(occurrences)]
     references, found = read_references(settings, base, root)
     found += unknown_keys(occurrences, settings, references)
-    if not settings.wanted:
-        found.append(_no_bibliography(occurrences[0].cite))
     if style is None:
         return literal_citations(parsed), found
     processor = CitationProcessor(
@@ -213,11 +213,16 @@ def unprinted_entries(
     ]
 
 
-def _no_bibliography(cite: Cite) -> Diagnostic:
-    return error(
-        cite.pos,
+def _no_bibliography(occurrences: Sequence[Occurrence]) -> Diagnostic:
+    """A manuscript that cites without a bibliography keeps its citations as written
+    (as pandoc without ``--citeproc`` does): one warning, at the first."""
+    first = occurrences[0].cite
+    more = f" and {len(occurrences) - 1} more" if len(occurrences) > 1 else ""
+    return warning(
+        first.pos,
         "citation-no-bibliography",
-        f"'{cite.written}' cites a work, but the metadata names no bibliography",
+        f"'{first.written}'{more} cite works, but the metadata names no bibliography: "
+        "they are printed as written",
         "add `bibliography: references.bib` (or `references:`) to the metadata; "
         r"to write an at sign that is not a citation, escape it: \@",
     )
