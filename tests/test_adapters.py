@@ -364,6 +364,7 @@ CITEPROC_PARTS = [
     ("citeproc.model", "Substitute.render"),
     ("citeproc.model", "Layout.render_citation"),
     ("citeproc.model", "CitationStylesElement.get_layout"),
+    ("citeproc.model", "CitationStylesElement.get_macro"),
     ("citeproc.frontend", "CitationStylesBibliography.sort"),
     ("citeproc.frontend", "CitationStylesBibliography.bibliography"),
     ("citeproc", "NAMES"),
