@@ -17,6 +17,7 @@ import subprocess
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeGuard
 
 import pypandoc
 import pytest
@@ -42,7 +43,7 @@ from protocol_press.model import (
 from protocol_press.parser import parse_manuscript
 from protocol_press.reader import read_manuscript
 from protocol_press.transform import build_document
-from repo_paths import FIXTURES
+from repo_paths import FIXTURES, REPO
 
 CITED = FIXTURES / "cited"
 NOTE_STYLE = "chicago-notes-bibliography"
@@ -139,11 +140,16 @@ def _pandoc_text(element: html.HtmlElement, notes: dict[str, html.HtmlElement]) 
 
 def cited_document(manuscript: Path) -> Document:
     """The manuscript read, parsed, cited and transformed, as a build does."""
-    read = read_manuscript(manuscript)
+    return cited_document_of(manuscript)
+
+
+def cited_document_of(target: Path) -> Document:
+    read = read_manuscript(target)
     metadata, _ = parse_metadata(read.metadata, read.metadata_pos, read.metadata_keys)
-    parsed, problems = resolve_citations(
-        parse_manuscript(read), metadata, style_of(metadata), read.root, read.root
-    )
+    base = read.folder or read.root
+    style = load_style(metadata.citations.csl, base, read.root, None)[0]
+    assert style is not None
+    parsed, problems = resolve_citations(parse_manuscript(read), metadata, style, base, read.root)
     assert not has_errors(problems), [str(p) for p in problems]
     return build_document(metadata, parsed)[0]
 
@@ -186,6 +192,10 @@ def _our_text(nodes: Iterable[Inline], notes: dict[tuple[str, int], Note]) -> st
         elif hasattr(node, "children"):
             parts.append(_our_text(node.children, notes))
     return "".join(parts)
+
+
+def is_text(block: object) -> TypeGuard[Paragraph]:
+    return isinstance(block, Paragraph)
 
 
 def normalized(text: str) -> str:
@@ -278,3 +288,39 @@ def test_citations_without_a_bibliography_are_printed_as_written_with_a_warning(
     assert plain_text(document.chapters[0].blocks[0].children) == (  # type: ignore[union-attr]
         "As shown [@kramer1993, 42], @b."
     )
+
+
+# ------------------------------------------------------------ the edition
+
+
+@pytest.mark.slow
+def test_the_editions_notes_and_works_cited_agree_with_pandoc() -> None:
+    """The Introduction's notes cite manuscript/references.bib: pandoc, given the same
+    chapters, metadata and style, prints the same notes and the same works cited."""
+    manuscript = REPO / "manuscript"
+    style = load_style("", manuscript, REPO, None)[0]
+    assert style is not None
+    command = [pypandoc.get_pandoc_path(), "--metadata-file=metadata.yaml"]
+    command += ["introduction.md", "works-cited.md", "--citeproc", "--csl", str(style.path)]
+    out = subprocess.run(
+        [*command, "-t", "html", "--wrap=none"],
+        cwd=manuscript,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tree = html.fromstring(f"<div>{out}</div>")
+    theirs = [
+        normalized(_pandoc_text(li, {})) for li in tree.findall(".//section[@id='footnotes']/ol/li")
+    ]
+    document = cited_document_of(REPO)
+    [sources] = [s for s in document.note_series if s.id == "sources"]
+    ours = [
+        normalized(
+            " ".join(_our_text(b.children, {}) for b in n.children if isinstance(b, Paragraph))
+        )
+        for n in sources.notes
+    ]
+    assert ours == theirs
+    entries = [normalized(_pandoc_text(div, {})) for div in tree.findall(".//div[@id='refs']/div")]
+    assert [normalized(text) for _, text in our_rendering(document).bibliography] == entries

@@ -39,6 +39,7 @@ into model inlines. Disambiguation and the layout of a citation are
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +180,7 @@ def install(after: Callable[[], None] | None = None) -> list[str]:
         return list(_installed)
     for fix in (
         _macro_lookup,
+        _sort_collation,
         _locator_equality,
         _numeric_locator,
         _initialize_false,
@@ -222,6 +224,31 @@ def _macro_lookup() -> None:
     CitationStylesElement.get_macro = get_macro
 
 
+def _sort_collation() -> None:
+    """Sort keys compared as pandoc's citeproc compares them (Unicode collation, where
+    punctuation, quotation marks and spaces are ignored and accents count last), not
+    by code point: an entry whose key is a quoted title ("“Central Committee …”")
+    sorts under C, not after Z."""
+    from citeproc.model import Key
+
+    sort_keys = Key.sort_keys
+
+    def collated_sort_keys(self: Any, items: Any, context: Any) -> list[Any]:
+        return [_collation_key(key) for key in sort_keys(self, items, context)]
+
+    Key.sort_keys = collated_sort_keys
+
+
+def _collation_key(key: Any) -> Any:
+    """A text key as its letters and digits, case and accents folded (the text itself
+    breaks ties); numbers, dates and missing keys as they are."""
+    if key is None or isinstance(key, int | float | tuple):
+        return key
+    text = str(key)
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.casefold()) if c.isalnum())
+    return f"{folded}\u0000{text.casefold()}"
+
+
 def _locator_equality() -> None:
     from citeproc import source
 
@@ -236,8 +263,9 @@ def _locator_equality() -> None:
     source.Locator.__hash__ = lambda self: hash((self.label, str(self.identifier)))
 
 
-# CSL's numeric test: numbers with affixes, joined by commas, hyphens or ampersands.
-_NUMERIC = re.compile(r"^\D*\d+\D*(?:[-–,&]\s*\D*\d+\D*)*$")
+# CSL's numeric test: numbers with letters as affixes ("D2", "2b", "L2d"), joined by
+# commas, hyphens or ampersands; "S/PV.1025" is no number (pandoc prints it without "no.").
+_NUMERIC = re.compile(r"^[^\W\d_]*\d+[^\W\d_]*(?:\s*[-–,&]\s*[^\W\d_]*\d+[^\W\d_]*)*$")
 
 
 def _numeric_locator() -> None:
