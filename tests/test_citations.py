@@ -21,9 +21,12 @@ from typing import TypeGuard
 
 import pypandoc
 import pytest
+from click.testing import CliRunner
 from lxml import html
 
+from cli_runs import printed_diagnostics
 from protocol_press.citations import resolve_citations
+from protocol_press.cli import main
 from protocol_press.csl import CslStyle, load_style
 from protocol_press.diagnostics import has_errors
 from protocol_press.metadata import parse_metadata
@@ -369,3 +372,36 @@ def test_a_single_file_paper_with_a_bibtex_file_agrees_with_pandoc(tmp_path: Pat
         if div.text_content().strip()  # (pandoc's empty entry for protocol32, see above)
     ]
     assert [normalized(text) for _, text in our_rendering(document).bibliography] == entries
+
+
+def test_check_reports_every_citation_problem_at_its_place(tmp_path: Path) -> None:
+    """A missing bibliography file, an unknown style, unknown keys (cited and nocite),
+    a key defined twice and an entry that does not parse: all at once, each where it
+    is written, the closest keys as the hint."""
+    (tmp_path / "refs.bib").write_text(
+        (CITED / "refs.bib").read_text(encoding="utf-8")
+        + "@book{kramer1993,\n  title = {Again},\n}\n@book{broken,\n  title = {x\n",
+        encoding="utf-8",
+    )
+    (tmp_path / "bad.md").write_text(
+        "---\ntitle: Bad\nbibliography: [refs.bib, missing.json]\ncsl: nosuch-style\n"
+        'nocite: "@ghost"\n---\n\n# One\n\nText [@fursenko1979, 3] and [@kramer1993].\n',
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(main, ["check", str(tmp_path / "bad.md"), "--no-validators"])
+    assert result.exit_code == 1, result.output
+    found = {
+        (Path(d.path).name, d.line, d.code, d.severity)
+        for d in printed_diagnostics(result.stderr + result.stdout)
+    }
+    duplicate_line = len((CITED / "refs.bib").read_text(encoding="utf-8").splitlines()) + 1
+    assert found == {
+        ("bad.md", 3, "bibliography-missing", "error"),
+        ("bad.md", 4, "csl-unknown", "error"),
+        ("bad.md", 5, "citation-unknown", "error"),
+        ("bad.md", 10, "citation-unknown", "error"),
+        ("refs.bib", duplicate_line, "bibliography-duplicate-key", "warning"),
+        ("refs.bib", duplicate_line + 3, "bibliography-unreadable", "error"),
+    }
+    [misspelt] = [d for d in printed_diagnostics(result.stderr + result.stdout) if d.line == 10]
+    assert "@fursenko1997" in misspelt.hint
