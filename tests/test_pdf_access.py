@@ -69,6 +69,22 @@ def test_notes_are_list_items_with_labels(edition: Book) -> None:
     assert kinds.count("/LI") >= 9 and kinds.count("/Lbl") >= 9
 
 
+def test_the_works_cited_are_a_tagged_list(edition: Book) -> None:
+    """The bibliography is a list in the PDF's tags (L, one LI with its LBody per work),
+    right after its chapter's heading."""
+    assert edition.pdf is not None
+    pdf = pikepdf.open(edition.pdf)
+    sections = [e for e in structure_elements(pdf) if str(e.S) == "/Sect"]
+    last = sections[-1]
+    kids = [k for k in last.K if isinstance(k, pikepdf.Dictionary)]
+    assert [str(k.S) for k in kids] == ["/H1", "/L"]
+    items = [k for k in kids[1].K if isinstance(k, pikepdf.Dictionary)]
+    assert [str(i.S) for i in items] == ["/LI"] * 11
+    assert all(
+        str(i.K.S if isinstance(i.K, pikepdf.Dictionary) else i.K[0].S) == "/LBody" for i in items
+    )
+
+
 def pdfua_command() -> list[str]:
     found = shutil.which("pdfua") or str(Path(sys.executable).with_name("pdfua"))
     return [found]
