@@ -378,7 +378,11 @@ def test_a_style_outside_the_project_or_missing_is_refused(tmp_path: Path) -> No
     project = tmp_path / "book"
     project.mkdir()
     (tmp_path / "outside.csl").write_text("<style/>")
-    for name, code in [("../outside.csl", "csl-outside"), ("none.csl", "csl-missing")]:
+    for name, code in [
+        ("../outside.csl", "csl-outside"),
+        ("styles/none.csl", "csl-missing"),
+        ("none.csl", "csl-unknown"),  # (neither in the project nor bundled)
+    ]:
         style, problems = load_style(name, project, project, pos)
         assert style is None and [(p.code, p.pos) for p in problems] == [(code, pos)]
     style, problems = load_style("no-such-style-anywhere", project, project, pos)
@@ -492,3 +496,22 @@ def test_title_case_capitalises_letters_only_as_pandoc_does() -> None:
     cluster, _ = render_one(data)
     text = plain_text(cluster.text)  # (the inner quotes do not flip-flop yet: pandoc ‘Council’)
     assert text.startswith("“1025th Meeting of the (o’brien) ") and "Council" in text
+
+
+@pytest.mark.parametrize(
+    ("written", "used", "says"),
+    [
+        ("chicago-note-bibliography", "chicago-shortened-notes-bibliography", "renamed"),
+        ("chicago-fullnote-bibliography.csl", "chicago-notes-bibliography", "renamed"),
+        ("chicago-author-date.csl", "chicago-author-date", "is not in the project"),
+    ],
+)
+def test_a_renamed_or_missing_style_is_found_in_the_bundled_collection(
+    tmp_path: Path, written: str, used: str, says: str
+) -> None:
+    """As pandoc falls back on its data directory, with a warning naming the style used."""
+    style, problems = load_style(written, tmp_path, tmp_path, SourcePos("m.md", 3, 6))
+    assert style is not None and style.path.stem == used
+    [problem] = problems
+    assert (problem.code, problem.severity.value, problem.pos.line) == ("csl-bundled", "warning", 3)
+    assert says in problem.message and used in problem.message

