@@ -483,9 +483,10 @@ def test_ibid_counts_notes(notes: tuple[int, int], expected: str) -> None:
     assert model_text(rendered[1].text) == expected
 
 
-def test_title_case_capitalises_letters_only_as_pandoc_does() -> None:
-    """pandoc's citeproc leaves a word that starts with a digit or a bracket as it is
-    ("1025th", not "1025Th") and capitalises after an opening quote."""
+def test_title_case_capitalises_letters_only_and_inner_quotes_flip() -> None:
+    """As pandoc's citeproc: a word that starts with a digit or a bracket stays as it is
+    ("1025th", not "1025Th"), a word after an opening quote is capitalised, and a
+    quotation inside the title the style quotes takes single marks."""
     data = {
         "id": "a",
         "type": "article-journal",
@@ -493,9 +494,9 @@ def test_title_case_capitalises_letters_only_as_pandoc_does() -> None:
         "container-title": "X",
         "issued": {"date-parts": [[1962]]},
     }
-    cluster, _ = render_one(data)
-    text = plain_text(cluster.text)  # (the inner quotes do not flip-flop yet: pandoc ‘Council’)
-    assert text.startswith("“1025th Meeting of the (o’brien) ") and "Council" in text
+    cluster, entry = render_one(data)
+    assert plain_text(cluster.text) == "“1025th Meeting of the (o’brien) ‘Council’,” X, 1962, 5."
+    assert plain_text(entry.content) == "“1025th Meeting of the (o’brien) ‘Council’.” X, 1962."
 
 
 @pytest.mark.parametrize(

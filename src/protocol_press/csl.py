@@ -330,7 +330,8 @@ class CitationProcessor:
         if split_author and citation.cites:
             author = self._author_names(citation, runs)
             citation.cites[0][adapter.ITEM_MODE] = adapter.SUPPRESS
-        marked = _single_punctuation(str(self._bibliography.cite(citation, self._missing)))
+        rendered = str(self._bibliography.cite(citation, self._missing))
+        marked = _flip_flopped(_single_punctuation(rendered))
         known = any(not item.is_bad() for item in citation.cites)
         marked = self._quote_punctuation(marked)
         note = self.note_style and not cluster.in_note
@@ -384,7 +385,8 @@ class CitationProcessor:
     # ------------------------------------------------------------------ entries
 
     def _entry_inlines(self, marked: str) -> tuple[Inline, ...]:
-        inlines = self._inlines(self._quote_punctuation(_single_punctuation(marked)), [], None)
+        marked = _flip_flopped(_single_punctuation(marked))
+        inlines = self._inlines(self._quote_punctuation(marked), [], None)
         if self.link_bibliography:
             inlines = tuple(_linked_urls(inlines))
         return _merged(inlines)
@@ -507,6 +509,25 @@ def _spaced_suffix(suffix: tuple[Inline, ...]) -> tuple[Inline, ...]:
 
 # A punctuation mark, closing marks, and the same mark again ("Ibid." + the layout's ".").
 _DOUBLED = re.compile(f"([.,;:!?])([{adapter.END}{_LINK_END}]+)\\1")
+
+
+def _flip_flopped(marked: str) -> str:
+    """Double quotation marks inside double quotation marks made single, and inside
+    those double again (CSL's flip-flop, as pandoc's citeproc does it): a title with
+    a quotation in it, quoted by the style, reads “The ‘Council’ Meets.” Single marks
+    are left alone (a closing one is also an apostrophe)."""
+    out: list[str] = []
+    flipped: list[bool] = []
+    for character in marked:
+        if character == "“":
+            flip = len(flipped) % 2 == 1
+            flipped.append(flip)
+            out.append("‘" if flip else character)
+        elif character == "”" and flipped:
+            out.append("’" if flipped.pop() else character)
+        else:
+            out.append(character)
+    return "".join(out)
 
 
 def _single_punctuation(marked: str) -> str:
