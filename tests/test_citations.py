@@ -296,6 +296,33 @@ def test_citations_without_a_bibliography_are_printed_as_written_with_a_warning(
 # ------------------------------------------------------------ the edition
 
 
+def pandoc_notes_and_entries(cwd: Path, *args: str) -> tuple[list[str], list[str]]:
+    """pandoc's notes and printed bibliography entries, normalised, for a run in
+    ``cwd`` with ``args`` (files, metadata, ``--csl``). An empty entry, which pandoc
+    keeps for a work the style prints nothing for, is left out (see above)."""
+    out = subprocess.run(
+        [pypandoc.get_pandoc_path(), *args, "--citeproc", "-t", "html", "--wrap=none"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    tree = html.fromstring(f"<div>{out}</div>")
+    notes = tree.findall(".//section[@id='footnotes']/ol/li")
+    entries = tree.findall(".//div[@id='refs']/div")
+    return (
+        [normalized(_pandoc_text(li, {})) for li in notes],
+        [normalized(_pandoc_text(div, {})) for div in entries if div.text_content().strip()],
+    )
+
+
+def our_notes(notes: Iterable[Note]) -> list[str]:
+    return [
+        normalized(" ".join(_our_text(b.children, {}) for b in note.children if is_text(b)))
+        for note in notes
+    ]
+
+
 @pytest.mark.slow
 def test_the_editions_notes_and_works_cited_agree_with_pandoc() -> None:
     """The Introduction's notes cite manuscript/references.bib: pandoc, given the same
@@ -303,29 +330,11 @@ def test_the_editions_notes_and_works_cited_agree_with_pandoc() -> None:
     manuscript = REPO / "manuscript"
     style = load_style("", manuscript, REPO, None)[0]
     assert style is not None
-    command = [pypandoc.get_pandoc_path(), "--metadata-file=metadata.yaml"]
-    command += ["introduction.md", "works-cited.md", "--citeproc", "--csl", str(style.path)]
-    out = subprocess.run(
-        [*command, "-t", "html", "--wrap=none"],
-        cwd=manuscript,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    tree = html.fromstring(f"<div>{out}</div>")
-    theirs = [
-        normalized(_pandoc_text(li, {})) for li in tree.findall(".//section[@id='footnotes']/ol/li")
-    ]
+    files = ["--metadata-file=metadata.yaml", "introduction.md", "works-cited.md"]
+    theirs, entries = pandoc_notes_and_entries(manuscript, *files, "--csl", str(style.path))
     document = cited_document_of(REPO)
     [sources] = [s for s in document.note_series if s.id == "sources"]
-    ours = [
-        normalized(
-            " ".join(_our_text(b.children, {}) for b in n.children if isinstance(b, Paragraph))
-        )
-        for n in sources.notes
-    ]
-    assert ours == theirs
-    entries = [normalized(_pandoc_text(div, {})) for div in tree.findall(".//div[@id='refs']/div")]
+    assert our_notes(sources.notes) == theirs
     assert [normalized(text) for _, text in our_rendering(document).bibliography] == entries
 
 
@@ -338,39 +347,11 @@ def test_a_single_file_paper_with_a_bibtex_file_agrees_with_pandoc(tmp_path: Pat
         shutil.copy(CITED / name, tmp_path / name)
     style = load_style(NOTE_STYLE, tmp_path, tmp_path, None)[0]
     assert style is not None
-    out = subprocess.run(
-        [
-            pypandoc.get_pandoc_path(),
-            "paper.md",
-            "--citeproc",
-            "--csl",
-            str(style.path),
-            "-t",
-            "html",
-            "--wrap=none",
-        ],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    tree = html.fromstring(f"<div>{out}</div>")
-    theirs = [
-        normalized(_pandoc_text(li, {})) for li in tree.findall(".//section[@id='footnotes']/ol/li")
-    ]
+    theirs, entries = pandoc_notes_and_entries(tmp_path, "paper.md", "--csl", str(style.path))
     document = cited_document_of(tmp_path / "paper.md")
-    notes = [note for series in document.note_series for note in series.notes]
-    ours = [
-        normalized(" ".join(_our_text(b.children, {}) for b in note.children if is_text(b)))
-        for note in notes
-    ]
+    ours = our_notes(note for series in document.note_series for note in series.notes)
     assert ours == theirs
     assert len(ours) == 11
-    entries = [
-        normalized(_pandoc_text(div, {}))
-        for div in tree.findall(".//div[@id='refs']/div")
-        if div.text_content().strip()  # (pandoc's empty entry for protocol32, see above)
-    ]
     assert [normalized(text) for _, text in our_rendering(document).bibliography] == entries
 
 
