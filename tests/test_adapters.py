@@ -357,6 +357,7 @@ CITEPROC_PARTS = [
     ("citeproc.source", "CitationItem"),
     ("citeproc.source.json", "CiteProcJSON.parse_string"),
     ("citeproc.model", "If._is_numeric"),
+    ("citeproc.model", "If._variable"),
     ("citeproc.model", "Name.initialize"),
     ("citeproc.model", "Text._variable"),
     ("citeproc.model", "Text._process"),

@@ -386,3 +386,25 @@ def test_check_reports_every_citation_problem_at_its_place(tmp_path: Path) -> No
     }
     [misspelt] = [d for d in printed_diagnostics(result.stderr + result.stdout) if d.line == 10]
     assert "@fursenko1997" in misspelt.hint
+
+
+def test_first_reference_note_number_agrees_with_pandoc(tmp_path: Path) -> None:
+    """A later cite can point back to the note of the first one ("see n. 1"): a probe
+    style that prints first-reference-note-number, against pandoc on the same text,
+    with a written note counted among the notes."""
+    shutil.copy(FIXTURES / "citations" / "first-reference-note.csl", tmp_path / "probe.csl")
+    (tmp_path / "r.json").write_text(
+        '[{"id": "a", "type": "book", "title": "Alpha: A Book", "title-short": "Alpha"},'
+        ' {"id": "b", "type": "book", "title": "Beta: Another", "title-short": "Beta"}]',
+        encoding="utf-8",
+    )
+    (tmp_path / "t.md").write_text(
+        "---\ntitle: T\nlang: en-US\nbibliography: r.json\ncsl: probe.csl\n---\n\n# One\n\n"
+        "One [@a]. Two.[^w] Three [@b]. Four [@a]. Five [@b; @a].\n\n[^w]: A written note.\n",
+        encoding="utf-8",
+    )
+    theirs, _ = pandoc_notes_and_entries(tmp_path, "t.md")
+    document = cited_document_of(tmp_path / "t.md")
+    ours = our_notes(note for series in document.note_series for note in series.notes)
+    assert ours == theirs
+    assert ours[3:] == ["Alpha, see n. 1.", "Beta, see n. 3; Alpha, see n. 1."]

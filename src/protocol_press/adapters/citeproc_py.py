@@ -186,6 +186,7 @@ def install(after: Callable[[], None] | None = None) -> list[str]:
         _initialize_false,
         _locator_page_ranges,
         _note_positions,
+        _first_reference_note_number,
         _substitute,
         _rich_text,
         _case_by_word,
@@ -354,6 +355,44 @@ def _note_positions() -> None:
         return results
 
     If._position = by_notes
+
+
+def _first_reference_note_number() -> None:
+    """CSL's ``first-reference-note-number``, which citeproc-py never fills: the note
+    of the first earlier cite of the same work, for a cite that has one (a note
+    style's "see n. 3"); as a variable to print and as a condition."""
+    from citeproc.model import If, Text
+    from citeproc.source import VariableError
+
+    text_variable = Text._variable
+    if_variable = If._variable
+
+    def text_with_note_number(self: Any, item: Any, context: Any) -> Any:
+        if self.get("variable") != "first-reference-note-number":
+            return text_variable(self, item, context)
+        note = _first_note(self, item)
+        if note is None:
+            raise VariableError
+        return str(note)
+
+    def if_with_note_number(self: Any, item: Any) -> list[bool]:
+        results: list[bool] = if_variable(self, item)
+        for n, variable in enumerate(self.get("variable").split()):
+            if variable == "first-reference-note-number":
+                results[n] = _first_note(self, item) is not None
+        return results
+
+    Text._variable = text_with_note_number
+    If._variable = if_with_note_number
+
+
+def _first_note(element: Any, item: Any) -> int | None:
+    """The note of the first cite of ``item``'s work before it, if any."""
+    if not hasattr(item, "citation"):  # (a bibliography entry)
+        return None
+    cites = getattr(element.get_root().citation, "cites", [])
+    earlier = (c for c in cites if c.key == item.key and c is not item)
+    return next((note for c in earlier if (note := _note_index(c)) is not None), None)
 
 
 def _repressed(context: Any, tag: str) -> list[str]:
