@@ -53,14 +53,29 @@ NOTE_STYLE = "chicago-notes-bibliography"
 AUTHOR_DATE = "chicago-author-date"
 _CASE = re.compile(r"^(C\d\d)\.")
 
-# Cases in which protocol-press's text still differs from pandoc's, per style and
-# bibliography format, with why. A case that starts to agree fails the test below,
-# so that this list stays true.
+NOTES_17 = "chicago-notes-bibliography-17th-edition"
+AUTHOR_DATE_17 = "chicago-author-date-17th-edition"
+MLA = "modern-language-association"
+APA = "apa"
+
+# The styles and bibliography files compared, and where protocol-press's text still
+# differs from pandoc's, with why: cases by id, bibliography entries by key. A case or
+# an entry that starts to agree fails the tests below, so that these lists stay true.
+_SEASON = "the season of an issue date in MLA's date form (pandoc: 'Autumn 1993')"
 KNOWN_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
     (NOTE_STYLE, "refs.json"): {},
-    (AUTHOR_DATE, "refs.json"): {},
     (NOTE_STYLE, "refs.bib"): {},
+    (AUTHOR_DATE, "refs.json"): {},
+    (AUTHOR_DATE, "refs.bib"): {},
+    (NOTES_17, "refs.bib"): {},
+    (AUTHOR_DATE_17, "refs.bib"): {},
+    (MLA, "refs.bib"): {},
+    (APA, "refs.bib"): {},
 }
+KNOWN_ENTRY_DIFFERENCES: dict[tuple[str, str], dict[str, str]] = {
+    (MLA, "refs.bib"): {"ref-kramer1993": _SEASON},
+}
+COMPARED = list(KNOWN_DIFFERENCES)
 
 
 @dataclass(frozen=True)
@@ -224,10 +239,7 @@ def compared(tmp_path: Path, style: str, references: str) -> tuple[dict[str, str
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("style", "references"),
-    [(NOTE_STYLE, "refs.json"), (AUTHOR_DATE, "refs.json"), (NOTE_STYLE, "refs.bib")],
-)
+@pytest.mark.parametrize(("style", "references"), COMPARED)
 def test_citations_agree_with_pandoc_case_by_case(
     tmp_path: Path, style: str, references: str
 ) -> None:
@@ -242,17 +254,19 @@ def test_citations_agree_with_pandoc_case_by_case(
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("style", "references"),
-    [(NOTE_STYLE, "refs.json"), (AUTHOR_DATE, "refs.json"), (NOTE_STYLE, "refs.bib")],
-)
+@pytest.mark.parametrize(("style", "references"), COMPARED)
 def test_bibliography_agrees_with_pandoc(tmp_path: Path, style: str, references: str) -> None:
     manuscript = manuscript_copy(tmp_path, style, references)
     theirs = pandoc_rendering(manuscript, style).bibliography
     ours = our_rendering(cited_document(manuscript)).bibliography
     assert [i for i, _ in ours] == [i for i, _ in theirs]
-    for (key, got), (_, expected) in zip(ours, theirs, strict=True):
-        assert normalized(got) == normalized(expected), key
+    differing = {
+        key
+        for (key, got), (_, expected) in zip(ours, theirs, strict=True)
+        if normalized(got) != normalized(expected)
+    }
+    assert differing == set(KNOWN_ENTRY_DIFFERENCES.get((style, references), {}))
+    assert len(ours) - len(differing) >= 9
 
 
 def test_an_unknown_key_is_an_error_with_the_closest_keys(tmp_path: Path) -> None:

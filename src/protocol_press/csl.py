@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from lxml import etree
 
 from .adapters import citeproc_py as adapter
+from .adapters.citeproc_disambiguate import capturing_names
 from .diagnostics import Diagnostic, SourcePos, error, warning
 from .model import Attrs, Emphasis, HtmlInline, Inline, Link, Span, Strong, Text
 
@@ -261,14 +262,14 @@ class CitationProcessor:
             bibliography.sort()
             # one at a time: citeproc-py leaves out an entry with no printed form,
             # which would put every later text beside the wrong key
-            rendered = [
-                (item.key, bibliography.style.render_bibliography([item]))
-                for item in bibliography.items
-            ]
+            rendered = [_entry(bibliography, item) for item in bibliography.items]
+        substitute = self._csl.root.bibliography.get("subsequent-author-substitute")
+        if substitute is not None:
+            rendered = _substituted(rendered, str(substitute))
         return [
-            BibEntry(self._by_key[key], self._entry_inlines(str(texts[0])))
-            for key, texts in rendered
-            if texts
+            BibEntry(self._by_key[key], self._entry_inlines(text))
+            for key, text, _ in rendered
+            if text
         ]
 
     # ------------------------------------------------------------------ citations
@@ -509,6 +510,33 @@ def _spaced_suffix(suffix: tuple[Inline, ...]) -> tuple[Inline, ...]:
 
 # A punctuation mark, closing marks, and the same mark again ("Ibid." + the layout's ".").
 _DOUBLED = re.compile(f"([.,;:!?])([{adapter.END}{_LINK_END}]+)\\1")
+
+
+_Rendered = tuple[str, str, str]  # an entry's key, text and first names
+
+
+def _entry(bibliography: Any, item: Any) -> _Rendered:
+    """One bibliography entry's key, text ("" when the style prints nothing) and the
+    text of the first names it prints."""
+    with capturing_names() as capture:
+        texts = bibliography.style.render_bibliography([item])
+    return item.key, str(texts[0]) if texts else "", capture.names_text or ""
+
+
+def _substituted(
+    rendered: list[tuple[str, str, str]], substitute: str
+) -> list[tuple[str, str, str]]:
+    """``subsequent-author-substitute`` ("———"), which citeproc-py ignores: an entry
+    whose names are the previous entry's prints the substitute in their place (CSL's
+    default rule, complete-all, as pandoc applies it)."""
+    out = []
+    previous = ""
+    for key, text, names in rendered:
+        if names and names == previous and text.startswith(names):
+            text = substitute + text[len(names) :]
+        out.append((key, text, names))
+        previous = names
+    return out
 
 
 def _flip_flopped(marked: str) -> str:

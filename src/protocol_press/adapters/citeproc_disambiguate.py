@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -273,6 +273,12 @@ def _prints_year_suffix(element: Any) -> bool:
     return bool(element.get_root().xpath_search("//cs:text[@variable='year-suffix']"))
 
 
+def capturing_names() -> AbstractContextManager[_Capture]:
+    """While one bibliography entry renders: ``.names_text`` is the text of the first
+    names it prints (for ``subsequent-author-substitute``, csl.py)."""
+    return _capturing()
+
+
 @contextmanager
 def _capturing(suppress_names: bool = False) -> Iterator[_Capture]:
     global _capture
@@ -327,10 +333,19 @@ def _render_citation(self: Any, citation: Any, callback: Any) -> Any:
     options = self.getparent()
     grouping = options.get("collapse") or options.get("cite-group-delimiter")
     if grouping is None or len(citation.cites) < 2:
-        if options.sort is None:
+        if options.sort is None or _affixed(citation):
             return original(self, _InWrittenOrder(citation), callback)
         return original(self, citation, callback)
     return _render_collapsed(self, citation, callback, options.get("collapse", ""))
+
+
+def _affixed(citation: Any) -> bool:
+    """Whether a cite has a prefix or suffix the author wrote: pandoc's citeproc then
+    keeps the written order whatever the style's sort ("see Dobbs 2008; Allison and
+    Zelikow 1999"), as the words around the cites would otherwise move."""
+    return any(
+        written_affix(cite, "prefix") or written_affix(cite, "suffix") for cite in citation.cites
+    )
 
 
 @dataclass
@@ -381,7 +396,7 @@ def _render_piece(layout: Any, item: Any) -> _Piece | None:
 def _render_collapsed(layout: Any, citation: Any, callback: Any, collapse: str) -> Any:
     options = layout.getparent()
     good = [cite for cite in citation.cites if not cite.is_bad()]
-    if options.sort is not None:
+    if options.sort is not None and not _affixed(citation):
         good = options.sort.sort(good, layout)
     pieces = []
     for item in good:

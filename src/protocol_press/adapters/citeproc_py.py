@@ -183,6 +183,7 @@ def install(after: Callable[[], None] | None = None) -> list[str]:
         _sort_collation,
         _locator_equality,
         _numeric_locator,
+        _plural_labels,
         _initialize_false,
         _locator_page_ranges,
         _note_positions,
@@ -235,7 +236,16 @@ def _sort_collation() -> None:
     sort_keys = Key.sort_keys
 
     def collated_sort_keys(self: Any, items: Any, context: Any) -> list[Any]:
-        return [_collation_key(key) for key in sort_keys(self, items, context)]
+        # A sort key's names are no cite's names: the pandoc modes wait for the cite
+        # itself (APA sorts its cites by an author macro before printing them).
+        modes = [item.get(ITEM_MODE) for item in items]
+        for item in items:
+            item[ITEM_MODE] = None
+        try:
+            return [_collation_key(key) for key in sort_keys(self, items, context)]
+        finally:
+            for item, mode in zip(items, modes, strict=True):
+                item[ITEM_MODE] = mode
 
     Key.sort_keys = collated_sort_keys
 
@@ -286,6 +296,15 @@ def _numeric_locator() -> None:
 
 
 _INITIAL = re.compile(r"(?:\w\.)+|\w")
+
+
+def _plural_labels() -> None:
+    """A label is plural for a list or a range of numbers ("45–47", "3, 5", "3 & 5"),
+    not for any letter between digits: "560n14" (page 560, note 14) is one page, "p."
+    and not "pp.", as in pandoc's citeproc."""
+    from citeproc.model import Label
+
+    Label.RE_MULTIPLE_NUMBERS = re.compile(r"\d+\s*[-–—,&]\s*\S*\d+")
 
 
 def _initialize_false() -> None:
@@ -549,6 +568,10 @@ def _case_by_word() -> None:
 
     def by_word(self: Any, text: Any, language: Any = None) -> Any:
         text_case = self.get("text-case")
+        if language is None and text_case == "title":
+            # a term (a label's "ed."), which has no item's language: the locale's,
+            # and pandoc title-cases it ("Ed.")
+            language = "en"
         if not isinstance(text, MixedString) or text_case not in (
             "title",
             "capitalize-all",
