@@ -46,6 +46,7 @@ from .model import (
     ParsedManuscript,
     SoftBreak,
     Text,
+    append_inline,
     descendants,
 )
 from .references import Reference, read_references
@@ -95,8 +96,9 @@ def resolve_citations(
         link_bibliography=settings.link_bibliography,
     )
     rendered = processor.render([_request(o) for o in occurrences])
-    entries = processor.bibliography(cited_keys(occurrences), nocite_keys(settings))
-    found += unprinted_entries(references, entries, cited_keys(occurrences))
+    cited = cited_keys(occurrences)
+    entries = processor.bibliography(cited, nocite_keys(settings))
+    found += unprinted_entries(references, entries, cited)
     if settings.suppress_bibliography:
         entries = []
     listed = {entry_anchor(e.id) for e in entries}
@@ -175,8 +177,6 @@ def unknown_keys(
     """An error for every cited (or ``nocite``) key no reference defines, with the
     closest keys as the hint."""
     known = {r.id for r in references}
-    if not known and not settings.wanted:
-        return []
     cited = [(item.key, item.pos) for o in occurrences for item in o.cite.items]
     wanted = [(key, pos) for key, pos in settings.nocite if key != "*"]
     return [_unknown(key, pos, known) for key, pos in [*cited, *wanted] if key not in known]
@@ -325,10 +325,7 @@ def _expanded(nodes: tuple[Inline, ...], render: _Renderer) -> tuple[Inline, ...
         if isinstance(node, INLINE_CONTAINERS):
             node = replace(node, children=_expanded(node.children, render))
         for piece in render(node) if isinstance(node, Cite) else (node,):
-            if isinstance(piece, Text) and out and isinstance(out[-1], Text):
-                out[-1] = Text(out[-1].text + piece.text)
-            else:
-                out.append(piece)
+            append_inline(out, piece)
     return tuple(out)
 
 

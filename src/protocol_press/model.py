@@ -722,6 +722,15 @@ def paragraph_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
                 yield paragraph.anchor
 
 
+def append_inline(out: list[Inline], node: Inline) -> None:
+    """Append, merging neighbouring text, so that later transforms see whole runs
+    (the parser's text, and the citation stage's rendered citations)."""
+    if isinstance(node, Text) and out and isinstance(out[-1], Text):
+        out[-1] = Text(out[-1].text + node.text)
+    else:
+        out.append(node)
+
+
 def bibliography_anchors(chapters: Iterable[Chapter]) -> Iterator[str]:
     """The ids the citation stage gave the works cited (``ref-kramer1993``)."""
     for node in descendants(tuple(c.blocks for c in chapters)):

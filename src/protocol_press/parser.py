@@ -61,6 +61,7 @@ from .model import (
     TableCell,
     Text,
     ThematicBreak,
+    append_inline,
     plain_text,
     slugify,
 )
@@ -328,7 +329,7 @@ class _Builder:
                 continue
             node = self.leaf_inline(token)
             if node is not None:
-                _append_inline(out, node)
+                append_inline(out, node)
             index += 1
         return out
 
@@ -363,7 +364,7 @@ class _Builder:
         children = tuple(self.inlines(tokens[index + 1 : end]))
         if verdict.fate is Fate.UNWRAP:
             for child in children:
-                _append_inline(out, child)
+                append_inline(out, child)
         else:
             out.append(rawhtml.inline_element(tag.name, verdict.attrs, children, pos))
         return end + 1
@@ -496,14 +497,6 @@ def attrs_from_dict(values: Mapping[str, object]) -> Attrs:
     classes = tuple(str(values.get("class", "")).split())
     pairs = tuple((k, str(v)) for k, v in values.items() if k not in ("id", "class"))
     return Attrs(str(values.get("id", "")), classes, pairs)
-
-
-def _append_inline(out: list[Inline], node: Inline) -> None:
-    """Append, merging neighbouring text so later transforms see whole runs."""
-    if isinstance(node, Text) and out and isinstance(out[-1], Text):
-        out[-1] = replace(out[-1], text=out[-1].text + node.text)
-    else:
-        out.append(node)
 
 
 def _html_end_tag(tokens: Sequence[Token], index: int, name: str) -> int | None:
